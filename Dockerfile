@@ -1,0 +1,23 @@
+# syntax=docker/dockerfile:1
+# Multi-stage: dependencies and the generated Prisma client are built once, the runtime image runs
+# as a non-root user. The same image runs API, workers or both (RAPPORT_ROLE).
+FROM node:20-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json prisma.config.ts ./
+COPY prisma ./prisma
+# The lock file records no registry URLs (see .ci/run), so npm ci may refuse it: fall back to install.
+RUN (npm ci --omit=dev --no-audit --no-fund || npm install --omit=dev --no-audit --no-fund) && npm cache clean --force
+
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production PORT=3000
+WORKDIR /app
+RUN groupadd --system rapport && useradd --system --gid rapport --home /app rapport
+COPY --from=deps --chown=rapport:rapport /app/node_modules ./node_modules
+COPY --chown=rapport:rapport package.json prisma.config.ts tsconfig.json ./
+COPY --chown=rapport:rapport prisma ./prisma
+COPY --chown=rapport:rapport src ./src
+COPY --from=deps --chown=rapport:rapport /app/src/generated ./src/generated
+USER rapport
+EXPOSE 3000
+HEALTHCHECK --interval=15s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+CMD ["node", "--import", "tsx", "src/main.ts"]

@@ -1,0 +1,61 @@
+// Bearer authentication and role enforcement. Every /v1 route declares the roles it admits.
+import type { NextFunction, Request, RequestHandler, Response } from "express";
+import { authenticate, type Principal, type Role } from "../modules/api-keys/api-keys.service.ts";
+import { config } from "../platform/config.ts";
+import { AppError } from "../platform/errors.ts";
+import { safeEqual } from "../platform/secrets.ts";
+
+declare module "express-serve-static-core" {
+  interface Request {
+    principal?: Principal;
+  }
+}
+
+export function principal(req: Request): Principal {
+  if (!req.principal) throw new AppError("unauthorized", "Missing API key");
+  return req.principal;
+}
+
+/** Admin is always admitted; list the other roles a route allows. */
+export type GuardedHandler = RequestHandler & { roles: Role[] };
+
+export function allow(...roles: Role[]): GuardedHandler {
+  const guard = async (req: Request, res: Response, next: NextFunction) => {
+    const header = req.get("authorization") ?? "";
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!m) {
+      res.setHeader("WWW-Authenticate", 'Bearer realm="rapport"');
+      throw new AppError("unauthorized", "Send an API key as 'Authorization: Bearer <key>'");
+    }
+    const p = await authenticate(m[1]);
+    if (!p) {
+      res.setHeader("WWW-Authenticate", 'Bearer realm="rapport", error="invalid_token"');
+      throw new AppError("unauthorized", "The API key is unknown or revoked");
+    }
+    if (p.role !== "admin" && !roles.includes(p.role)) {
+      throw new AppError("forbidden", `This route needs one of the roles: ${["admin", ...roles].join(", ")}`);
+    }
+    req.principal = p;
+    next();
+  };
+  // Exposed so the route table can be audited (test/auth.test.ts checks every route).
+  return Object.assign(guard, { roles: ["admin" as Role, ...roles] });
+}
+
+/**
+ * The development outbox has no API key (a newcomer opens it in a browser), so it answers only to
+ * this machine: captured mail holds personal data and working unsubscribe and preference links.
+ */
+export function loopbackOnly(req: Request, _res: Response, next: NextFunction) {
+  const ip = req.socket.remoteAddress ?? "";
+  if (ip === "127.0.0.1" || ip === "::1" || ip === "::ffff:127.0.0.1") return next();
+  throw new AppError("forbidden", "The development outbox is only served to this machine");
+}
+
+/** /metrics: open unless METRICS_TOKEN is set, then "Authorization: Bearer <METRICS_TOKEN>". */
+export function metricsGuard(req: Request, _res: Response, next: NextFunction) {
+  if (!config.METRICS_TOKEN) return next();
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(req.get("authorization") ?? "");
+  if (m && safeEqual(m[1], config.METRICS_TOKEN)) return next();
+  throw new AppError("unauthorized", "Send the metrics token as 'Authorization: Bearer <METRICS_TOKEN>'");
+}

@@ -1,0 +1,20 @@
+import type { Request, Response } from "express";
+import { z } from "zod";
+import { putConsentSchema } from "../../modules/consent/consent.schema.ts";
+import * as consent from "../../modules/consent/consent.service.ts";
+import { topicKey } from "../../modules/topics/topics.schema.ts";
+import { principal } from "../auth.ts";
+import { body, idParam, params } from "../validate.ts";
+
+export async function put(req: Request, res: Response) {
+  const customerId = idParam(req, "Customer");
+  const { topicKey: key } = params(req, z.object({ id: z.string(), topicKey }));
+  const input = body(req, putConsentSchema);
+  res.json(await consent.setConsent({ ...input, customerId, topicKey: key, actor: principal(req).actor }));
+}
+export async function list(req: Request, res: Response) {
+  res.json({ data: await consent.listConsents(idParam(req, "Customer")), nextCursor: null });
+}
+export async function ledger(req: Request, res: Response) {
+  res.json({ data: await consent.listConsentEvents(idParam(req, "Customer")), nextCursor: null });
+}

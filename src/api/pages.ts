@@ -1,0 +1,34 @@
+// Minimal, dependency-free HTML for the public pages (confirmation, unsubscribe, preferences).
+// Every interpolated value goes through esc(); pages carry no scripts and forbid framing.
+import type { Response } from "express";
+import { config } from "../platform/config.ts";
+
+import { escapeHtml as esc } from "../platform/html.ts";
+
+export { esc };
+
+/** Headers of every HTML page we serve: no framing, no referrer, no caching, no indexing. */
+export function htmlPageHeaders(csp: string): Record<string, string> {
+  return {
+    "Content-Security-Policy": csp,
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "X-Robots-Tag": "noindex",
+  };
+}
+
+export function sendPage(res: Response, status: number, title: string, bodyHtml: string): void {
+  res
+    .status(status)
+    .set(htmlPageHeaders("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"))
+    .type("html")
+    .send(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<meta name="robots" content="noindex"><title>${esc(title)}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#222}
+button{font-size:1rem;padding:.6rem 1.2rem;border-radius:.4rem;border:1px solid #335;background:#335;color:#fff;cursor:pointer}
+footer{margin-top:3rem;color:#777;font-size:.8rem}label{display:block;margin:.5rem 0}</style></head>
+<body><main><h1>${esc(title)}</h1>${bodyHtml}</main>
+<footer>${esc(config.SENDER_NAME)} · ${esc(config.SENDER_POSTAL_ADDRESS)}</footer></body></html>`);
+}

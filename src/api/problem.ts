@@ -1,0 +1,70 @@
+// The one problem+json middleware (RFC 9457). Every error leaves the API through here.
+import type { ErrorRequestHandler, Response } from "express";
+import { AppError, errorCodes, type ErrorCode, type FieldError } from "../platform/errors.ts";
+import { logger } from "../platform/logger.ts";
+import { REJECT_PREFIX } from "./body.ts";
+
+export function sendProblem(
+  res: Response,
+  code: ErrorCode,
+  detail: string | undefined,
+  instance: string,
+  errors?: FieldError[],
+  extra?: Record<string, unknown>,
+): void {
+  const { status, title } = errorCodes[code];
+  res
+    .status(status)
+    .type("application/problem+json")
+    .send(
+      JSON.stringify({
+        type: `https://rapport.dev/problems/${code.replace(/_/g, "-")}`,
+        title,
+        status,
+        ...(detail ? { detail } : {}),
+        instance,
+        ...(errors ? { errors } : {}),
+        ...(extra ?? {}),
+      }),
+    );
+}
+
+// body-parser errors carry a `type`; map them to the matching problem.
+const parserErrors: Record<string, [ErrorCode, string]> = {
+  "entity.parse.failed": ["validation", "The request body is not valid JSON"],
+  "entity.too.large": ["payload_too_large", "The request body is larger than the server accepts"],
+  "encoding.unsupported": ["unsupported_media_type", "Unsupported content encoding"],
+  "charset.unsupported": ["unsupported_media_type", "Unsupported charset"],
+  "request.aborted": ["validation", "The request was aborted"],
+};
+
+const byStatus: Partial<Record<number, ErrorCode>> = { 400: "validation", 404: "not_found", 413: "payload_too_large", 415: "unsupported_media_type" };
+
+export const problemMiddleware: ErrorRequestHandler = (err, req, res, _next) => {
+  const instance = req.originalUrl.split("?")[0];
+  if (res.headersSent) return;
+  if (err instanceof AppError && err.code) {
+    sendProblem(res, err.code, err.message, instance, err.errors, err.extra);
+    return;
+  }
+  const message = typeof err?.message === "string" ? err.message : "";
+  if (message.startsWith(REJECT_PREFIX)) {
+    const [, path, why] = message.split("|");
+    sendProblem(res, "validation", why, instance, [{ path, message: why }]);
+    return;
+  }
+  const parser = typeof err?.type === "string" ? parserErrors[err.type] : undefined;
+  if (parser) {
+    sendProblem(res, parser[0], parser[1], instance, parser[0] === "validation" ? [{ path: "", message: parser[1] }] : undefined);
+    return;
+  }
+  // Other client errors raised by Express itself (e.g. a malformed %-escape in the path: URIError 400).
+  const status = Number(err?.status ?? err?.statusCode);
+  if (status >= 400 && status < 500) {
+    sendProblem(res, byStatus[status] ?? "validation", status === 400 ? "The request is malformed" : undefined, instance);
+    return;
+  }
+  // Logged by route template, never the raw path: public paths carry tokens.
+  logger.error({ err, method: req.method, route: req.route?.path ?? "unmatched" }, "unhandled error");
+  sendProblem(res, "internal", "An unexpected error occurred; it has been logged.", instance);
+};

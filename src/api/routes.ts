@@ -1,0 +1,110 @@
+// The whole route table. Each /v1 route names the roles it admits (admin is always admitted).
+import { Router } from "express";
+import { config } from "../platform/config.ts";
+import { allow, loopbackOnly, metricsGuard } from "./auth.ts";
+import * as apiKeys from "./handlers/api-keys.ts";
+import * as confirm from "./handlers/confirm.ts";
+import * as preferences from "./handlers/preferences.ts";
+import * as consents from "./handlers/consents.ts";
+import * as customers from "./handlers/customers.ts";
+import * as devOutbox from "./handlers/dev-outbox.ts";
+import * as docs from "./handlers/docs.ts";
+import * as health from "./handlers/health.ts";
+import * as metrics from "./handlers/metrics.ts";
+import * as imports from "./handlers/imports.ts";
+import * as messages from "./handlers/messages.ts";
+import * as personas from "./handlers/personas.ts";
+import * as templates from "./handlers/templates.ts";
+import * as topics from "./handlers/topics.ts";
+import * as unsubscribe from "./handlers/unsubscribe.ts";
+
+const M = "marketer" as const;
+const D = "developer" as const;
+
+export interface RouteOptions {
+  /** Serve /dev/outbox. Default: only when SMTP_URL is unset (mail is captured) outside production. */
+  devOutbox?: boolean;
+}
+
+export function routes(opts: RouteOptions = {}): Router {
+  const r = Router();
+
+  // Operations
+  r.get("/healthz", health.healthz);
+  r.get("/readyz", health.readyz);
+  r.get("/metrics", metricsGuard, metrics.metrics);
+  r.get("/openapi.json", docs.openapi(r));
+  r.get("/docs", docs.docsPage);
+  r.get("/docs/init.js", docs.docsInit);
+  r.use("/docs/assets", docs.docsAssets);
+
+  // API keys (admin)
+  r.post("/v1/api-keys", allow(), apiKeys.create);
+  r.get("/v1/api-keys", allow(), apiKeys.list);
+  r.delete("/v1/api-keys/:id", allow(), apiKeys.revoke);
+
+  // Topics
+  r.post("/v1/topics", allow(M), topics.create);
+  r.get("/v1/topics", allow(M, D), topics.list);
+  r.get("/v1/topics/:key", allow(M, D), topics.get);
+  r.patch("/v1/topics/:key", allow(M), topics.update);
+
+  // Imports (before /v1/customers/:id so that "import" is never taken for an id)
+  r.post("/v1/customers/import", allow(D), imports.create);
+  r.get("/v1/imports/:id", allow(D), imports.get);
+
+  // Customers and their consent
+  r.post("/v1/customers", allow(D), customers.create);
+  r.get("/v1/customers", allow(M, D), customers.list);
+  r.get("/v1/customers/:id", allow(M, D), customers.get);
+  r.patch("/v1/customers/:id", allow(D), customers.update);
+  r.delete("/v1/customers/:id", allow(D), customers.erase);
+  r.get("/v1/customers/:id/timeline", allow(M, D), customers.timeline);
+  r.get("/v1/customers/:id/consents", allow(M, D), consents.list);
+  r.put("/v1/customers/:id/consents/:topicKey", allow(D), consents.put);
+  r.get("/v1/customers/:id/consent-events", allow(M, D), consents.ledger);
+
+  // Personas (marketers; membership lists customers, which marketers may read)
+  r.post("/v1/personas", allow(M), personas.create);
+  r.get("/v1/personas", allow(M), personas.list);
+  r.get("/v1/personas/:key", allow(M), personas.get);
+  r.patch("/v1/personas/:key", allow(M), personas.update);
+  r.delete("/v1/personas/:key", allow(M), personas.remove);
+  r.get("/v1/personas/:key/customers", allow(M), personas.customers);
+
+  // Templates (marketers write; developers read and preview)
+  r.post("/v1/templates", allow(M), templates.create);
+  r.get("/v1/templates", allow(M, D), templates.list);
+  r.get("/v1/templates/:key", allow(M, D), templates.get);
+  r.post("/v1/templates/:key/versions", allow(M), templates.createVersion);
+  r.get("/v1/templates/:key/versions", allow(M, D), templates.listVersions);
+  r.get("/v1/templates/:key/versions/:n", allow(M, D), templates.getVersion);
+  r.post("/v1/templates/:key/preview", allow(M, D), templates.preview);
+
+  // Messages (the send API)
+  r.post("/v1/messages", allow(D), messages.send);
+  r.get("/v1/messages", allow(M, D), messages.list);
+  r.get("/v1/messages/:id", allow(M, D), messages.get);
+
+  // Public: one-click unsubscribe (RFC 8058; signed token, no cookies or API key)
+  r.get("/u/:token", unsubscribe.show);
+  r.post("/u/:token", unsubscribe.confirm);
+
+  // Public: double opt-in confirmation (signed, single-use, expiring token)
+  r.get("/confirm/:token", confirm.show);
+  r.post("/confirm/:token", confirm.confirm);
+
+  // Public: preference center (signed token)
+  r.get("/preferences/:token", preferences.show);
+  r.post("/preferences/:token", preferences.save);
+
+  // Development outbox (no API key: it only exists on a development machine without real SMTP)
+  if (opts.devOutbox ?? (!config.SMTP_URL && !config.isProduction)) {
+    r.get("/dev/outbox", loopbackOnly, devOutbox.list);
+    r.delete("/dev/outbox", loopbackOnly, devOutbox.clear);
+    r.get("/dev/outbox/:id", loopbackOnly, devOutbox.show);
+    r.get("/dev/outbox/:id/raw", loopbackOnly, devOutbox.raw);
+  }
+
+  return r;
+}

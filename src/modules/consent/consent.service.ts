@@ -1,0 +1,120 @@
+// Consent use cases: a customer's permission per topic and channel, and the ledger that proves it.
+import type { Topic } from "../../generated/prisma/client.ts";
+import { notFound } from "../../platform/errors.ts";
+import { db } from "../../platform/prisma.ts";
+import { enqueue, QueueNames } from "../../platform/queues.ts";
+import { decrypt } from "../../platform/secrets.ts";
+import { withTransaction } from "../../platform/sql.ts";
+import { lockConsent, recordConsentChanges, type ConsentStatus } from "./consent.repository.ts";
+
+export interface SetConsentInput {
+  customerId: string;
+  topicKey?: string;
+  topicId?: string;
+  status: "opted_in" | "opted_out";
+  channel?: "email";
+  source: string;
+  proof?: string;
+  ip?: string;
+  userAgent?: string;
+  /** "api-key:<id>", "admin-key:env", "customer" (public links) or "system". */
+  actor: string;
+}
+
+export interface ConsentView {
+  topic: string;
+  channel: string;
+  status: ConsentStatus;
+  updatedAt: string;
+}
+
+async function liveCustomer(customerId: string) {
+  const c = await db.customer.findFirst({ where: { id: customerId, erasedAt: null }, select: { id: true, dataKey: true } });
+  if (!c || !c.dataKey) throw notFound("Customer", customerId);
+  return { id: c.id, dataKey: Buffer.from(c.dataKey) };
+}
+
+async function topicOf(input: { topicKey?: string; topicId?: string }): Promise<Topic> {
+  const t = input.topicId
+    ? await db.topic.findUnique({ where: { id: input.topicId } })
+    : await db.topic.findUnique({ where: { key: input.topicKey ?? "" } });
+  if (!t) throw notFound("Topic", input.topicKey ?? input.topicId ?? "");
+  return t;
+}
+
+/** The words the customer agrees to, kept in the ledger with each grant. */
+export const wordingOf = (t: Topic) => `${t.name}${t.description ? `: ${t.description}` : ""}`;
+
+/**
+ * Grant or withdraw consent. Repeating the current state changes nothing (no new ledger row).
+ * On a double opt-in topic a grant becomes `pending` and a confirmation email is queued; it turns
+ * `opted_in` only through confirmConsent.
+ */
+export async function setConsent(input: SetConsentInput): Promise<ConsentView> {
+  const customer = await liveCustomer(input.customerId);
+  const topic = await topicOf(input);
+  const channel = input.channel ?? "email";
+
+  const outcome = await withTransaction(async (client) => {
+    const current = await lockConsent(client, customer.id, topic.id, channel);
+    let next: ConsentStatus = input.status;
+    if (input.status === "opted_in" && topic.doubleOptIn && current?.status !== "opted_in") next = "pending";
+    if (current?.status === next) return { status: next, updatedAt: current.updatedAt, changed: false };
+    await recordConsentChanges(client, [{
+      customerId: customer.id, topicId: topic.id, channel, status: next,
+      action: next === "pending" ? "opt_in_requested" : next,
+      source: input.source, proof: input.proof, ip: input.ip, userAgent: input.userAgent,
+      wording: next === "opted_out" ? null : wordingOf(topic), actor: input.actor, dataKey: customer.dataKey,
+    }]);
+    const now = await lockConsent(client, customer.id, topic.id, channel);
+    return { status: next, updatedAt: now!.updatedAt, changed: true };
+  });
+
+  if (outcome.status === "pending" && input.status === "opted_in") {
+    // A new request sends its confirmation; asking again while pending re-sends it (the first email
+    // may be lost, or the enqueue may have failed after the commit), at most once per 10 minutes.
+    const since = outcome.updatedAt.getTime();
+    const resend = outcome.changed ? "" : `-r${Math.floor(Date.now() / 600_000)}`;
+    await enqueue(QueueNames.consentConfirmation, [
+      { id: `confirm-${customer.id}-${topic.id}-${since}${resend}`, data: { customerId: customer.id, topicId: topic.id } },
+    ]);
+  }
+  return { topic: topic.key, channel, status: outcome.status, updatedAt: outcome.updatedAt.toISOString() };
+}
+
+export async function listConsents(customerId: string): Promise<ConsentView[]> {
+  await liveCustomer(customerId);
+  const rows = await db.consent.findMany({
+    where: { customerId },
+    include: { topic: { select: { key: true } } },
+    orderBy: [{ topic: { key: "asc" } }, { channel: "asc" }],
+  });
+  return rows.map((r) => ({ topic: r.topic.key, channel: r.channel, status: r.status, updatedAt: r.updatedAt.toISOString() }));
+}
+
+/** The ledger, oldest first. PII fields read null once the customer is erased (their key is gone). */
+export async function listConsentEvents(customerId: string) {
+  const customer = await db.customer.findUnique({ where: { id: customerId }, select: { dataKey: true } });
+  if (!customer) throw notFound("Customer", customerId);
+  const key = customer.dataKey ? Buffer.from(customer.dataKey) : null;
+  const rows = await db.consentEvent.findMany({
+    where: { customerId },
+    include: { topic: { select: { key: true } } },
+    orderBy: { id: "asc" },
+  });
+  const open = (v: string | null) => (v ? decrypt(v, key) : null);
+  return rows.map((r) => ({
+    id: r.id.toString(),
+    topic: r.topic.key,
+    channel: r.channel,
+    action: r.action,
+    status: r.status,
+    source: r.source,
+    proof: open(r.proofEnc),
+    ip: open(r.ipEnc),
+    userAgent: open(r.userAgentEnc),
+    wording: r.wording,
+    actor: r.actor,
+    createdAt: r.createdAt.toISOString(),
+  }));
+}

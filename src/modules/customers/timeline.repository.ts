@@ -1,0 +1,59 @@
+// The customer's timeline: every touchpoint, newest first — messages, engagement and consent events —
+// in one keyset-paginated UNION query.
+import { pool } from "../../platform/prisma.ts";
+
+export interface TimelineEntry {
+  kind: "message" | "engagement" | "consent";
+  type: string;
+  at: string;
+  messageId: string | null;
+  topic: string | null;
+  template: string | null;
+  campaignId: string | null;
+  url: string | null;
+  source: string | null;
+}
+
+/** Cursor: "<iso time>|<kind>|<row id>" of the last entry returned. */
+export async function timeline(customerId: string, limit: number, cursor?: { at: Date; key: string }) {
+  const rows = await pool.query(
+    `SELECT * FROM (
+       SELECT 'message' AS kind, m.status AS type, m.created_at AS at, m.id::text AS row_id, m.id AS message_id,
+              t.key AS topic, tp.key AS template, m.campaign_id, NULL::text AS url, NULL::text AS source
+         FROM messages m JOIN topics t ON t.id = m.topic_id
+         JOIN template_versions tv ON tv.id = m.template_version_id JOIN templates tp ON tp.id = tv.template_id
+        WHERE m.customer_id = $1
+       UNION ALL
+       SELECT 'engagement', e.type, e.created_at, e.id::text, e.message_id, t.key, NULL, m.campaign_id, e.url, NULL
+         FROM message_events e JOIN messages m ON m.id = e.message_id JOIN topics t ON t.id = m.topic_id
+        WHERE e.customer_id = $1
+       UNION ALL
+       SELECT 'consent', ce.action, ce.created_at, ce.id::text, NULL, t.key, NULL, NULL, NULL, ce.source
+         FROM consent_events ce JOIN topics t ON t.id = ce.topic_id
+        WHERE ce.customer_id = $1
+     ) x
+     WHERE ($2::timestamptz IS NULL OR (x.at, x.kind || '|' || x.row_id) < ($2::timestamptz, $3::text))
+     ORDER BY x.at DESC, x.kind || '|' || x.row_id DESC
+     LIMIT $4`,
+    [customerId, cursor?.at ?? null, cursor?.key ?? null, limit + 1],
+  );
+  const more = rows.rows.length > limit;
+  const page = rows.rows.slice(0, limit);
+  const data: TimelineEntry[] = page.map((r) => ({
+    kind: r.kind, type: r.type, at: new Date(r.at).toISOString(), messageId: r.message_id, topic: r.topic,
+    template: r.template, campaignId: r.campaign_id, url: r.url, source: r.source,
+  }));
+  const last = page[page.length - 1];
+  const nextCursor = more && last
+    ? Buffer.from(`${new Date(last.at).toISOString()}|${last.kind}|${last.row_id}`).toString("base64url")
+    : null;
+  return { data, nextCursor };
+}
+
+export function decodeTimelineCursor(c: string | undefined): { at: Date; key: string } | undefined {
+  if (!c) return undefined;
+  const [at, kind, id] = Buffer.from(c, "base64url").toString("utf8").split("|");
+  const d = new Date(at);
+  if (!kind || !id || Number.isNaN(d.getTime())) return undefined;
+  return { at: d, key: `${kind}|${id}` };
+}

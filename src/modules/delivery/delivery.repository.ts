@@ -1,0 +1,142 @@
+// Batched SQL of the delivery worker: claim a batch with a status lock, load what rendering needs,
+// and record outcomes of many messages (status, attempt count, event rows, suppressions) per statement.
+import { pool } from "../../platform/prisma.ts";
+import type { RenderCustomer, RenderTemplateVersion } from "../../templates/render.types.ts";
+
+export interface ClaimedMessage {
+  id: string;
+  customerId: string;
+  templateVersionId: string;
+  data: Record<string, unknown>;
+  /** SMTP attempts made before this one. */
+  attempts: number;
+  customer: RenderCustomer & { email: string | null; emailHash: string | null };
+  topic: { id: string; key: string; name: string; kind: "marketing" | "transactional" };
+}
+
+/**
+ * `queued` -> `sending` for the due rows among ids. The row lock of the UPDATE makes the claim
+ * exclusive: a concurrent claimer re-evaluates `status = 'queued'` after the first commits and skips.
+ * A small tolerance on send_at absorbs clock skew between Redis (delayed jobs) and PostgreSQL.
+ */
+export async function claimMessages(ids: string[]): Promise<ClaimedMessage[]> {
+  if (ids.length === 0) return [];
+  // Named: prepared once per connection (PostgreSQL parses and plans the hot statements only once).
+  const { rows } = await pool.query({
+    name: "delivery-claim",
+    text: `WITH c AS (
+       UPDATE messages m SET status = 'sending', claimed_at = now(), updated_at = now()
+        WHERE m.id = ANY($1::uuid[]) AND m.status = 'queued'
+          AND (m.send_at IS NULL OR m.send_at <= now() + interval '2 seconds')
+       RETURNING m.id, m.customer_id, m.topic_id, m.template_version_id, m.data, m.attempts)
+     SELECT c.*, cu.email, cu.email_hash, cu.name, cu.locale, cu.timezone, cu.attributes,
+            t.key AS topic_key, t.name AS topic_name, t.kind AS topic_kind
+       FROM c
+       JOIN customers cu ON cu.id = c.customer_id
+       JOIN topics t ON t.id = c.topic_id
+      ORDER BY c.id`,
+    values: [ids],
+  });
+  return rows.map((r) => ({
+    id: r.id,
+    customerId: r.customer_id,
+    templateVersionId: r.template_version_id,
+    data: r.data ?? {},
+    attempts: r.attempts,
+    customer: {
+      id: r.customer_id, email: r.email, emailHash: r.email_hash, name: r.name, locale: r.locale,
+      timezone: r.timezone, attributes: r.attributes ?? {},
+    },
+    topic: { id: r.topic_id, key: r.topic_key, name: r.topic_name, kind: r.topic_kind },
+  }));
+}
+
+// Template versions are immutable: cached per process by id.
+const versions = new Map<string, RenderTemplateVersion>();
+
+export async function templateVersions(ids: string[]): Promise<Map<string, RenderTemplateVersion>> {
+  const missing = [...new Set(ids)].filter((id) => !versions.has(id));
+  if (missing.length > 0) {
+    if (versions.size > 2000) versions.clear();
+    const { rows } = await pool.query(
+      `SELECT v.id, tp.key, v.version, v.subject, v.html, v.text, v.variants
+         FROM template_versions v JOIN templates tp ON tp.id = v.template_id WHERE v.id = ANY($1::uuid[])`,
+      [missing],
+    );
+    for (const r of rows) {
+      versions.set(r.id, { id: r.id, key: r.key, version: r.version, subject: r.subject, html: r.html, text: r.text, variants: r.variants ?? [] });
+    }
+  }
+  return new Map(ids.flatMap((id) => (versions.has(id) ? [[id, versions.get(id)!] as const] : [])));
+}
+
+export type OutcomeKind = "sent" | "failed" | "bounced" | "retry" | "suppressed" | "release";
+
+export interface Outcome {
+  id: string;
+  kind: OutcomeKind;
+  /** Suppression reason (suppressed). */
+  reason?: string;
+  /** SMTP diagnostic or error, without addresses. */
+  detail?: string;
+  /** Whether an SMTP attempt was made (counts in `attempts`). */
+  attempted?: boolean;
+  /** When a retry is due. */
+  retryAt?: Date;
+  /** Address to suppress (bounced). */
+  addressHash?: string | null;
+}
+
+const statusOf: Record<OutcomeKind, string> = {
+  sent: "sent", failed: "failed", bounced: "bounced", retry: "queued", suppressed: "suppressed", release: "queued",
+};
+const eventOf: Record<OutcomeKind, string | null> = {
+  sent: "sent", failed: "failed", bounced: "bounced", retry: "attempt_failed", suppressed: "suppressed", release: null,
+};
+
+/**
+ * Applies outcomes to rows still in `sending` (one statement for the whole batch) and returns the ids
+ * it updated. Rows that left `sending` meanwhile (released by the sweep) are left alone.
+ */
+export async function writeOutcomes(outcomes: Outcome[]): Promise<Set<string>> {
+  if (outcomes.length === 0) return new Set();
+  const col = <T>(f: (o: Outcome) => T) => outcomes.map(f);
+  const bounced = [...new Set(outcomes.filter((o) => o.kind === "bounced" && o.addressHash).map((o) => o.addressHash!))];
+  const { rows } = await pool.query<{ id: string }>({
+    name: "delivery-outcomes",
+    text: `WITH v AS (
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::timestamptz[])
+         AS v(id, status, reason, event, detail, inc, send_at)),
+     u AS (
+       UPDATE messages m SET
+         status = v.status,
+         reason = v.reason,
+         sent_at = CASE WHEN v.status = 'sent' THEN now() ELSE m.sent_at END,
+         attempts = m.attempts + v.inc,
+         last_error = CASE WHEN v.status = 'sent' THEN m.last_error ELSE COALESCE(v.detail, m.last_error) END,
+         send_at = CASE WHEN v.status = 'queued' AND v.send_at IS NOT NULL THEN v.send_at ELSE m.send_at END,
+         claimed_at = NULL,
+         updated_at = now()
+       FROM v WHERE m.id = v.id AND m.status = 'sending'
+       RETURNING m.id, m.customer_id),
+     e AS (
+       INSERT INTO message_events (message_id, customer_id, type, detail, created_at)
+       SELECT u.id, u.customer_id, v.event, v.detail, now() FROM u JOIN v ON v.id = u.id WHERE v.event IS NOT NULL),
+     s AS (
+       INSERT INTO suppressions (address_hash, reason, detail, created_at)
+       SELECT h, 'hard_bounce', 'smtp', now() FROM unnest($8::text[]) AS h
+       ON CONFLICT (address_hash) DO NOTHING)
+     SELECT id FROM u`,
+    values: [
+      col((o) => o.id),
+      col((o) => statusOf[o.kind]),
+      col((o) => (o.kind === "suppressed" ? o.reason ?? null : null)),
+      col((o) => eventOf[o.kind]),
+      col((o) => (o.kind === "suppressed" ? o.reason ?? null : o.detail ?? null)),
+      col((o) => (o.attempted ? 1 : 0)),
+      col((o) => o.retryAt ?? null),
+      bounced,
+    ],
+  });
+  return new Set(rows.map((r) => r.id));
+}

@@ -1,0 +1,76 @@
+// Hands queued message ids to the delivery queue. One BullMQ job costs about as much CPU as a send,
+// so ids accepted within a few milliseconds share one job (the API accepts one message per request).
+// Jobs carry ids only. The database row is the truth: an id whose job is lost is found by the sweep.
+import { config } from "../../platform/config.ts";
+import { logger } from "../../platform/logger.ts";
+import { enqueue, QueueNames, type JobSpec } from "../../platform/queues.ts";
+
+export interface DeliveryJob {
+  ids: string[];
+}
+
+const WINDOW_MS = 10;
+
+let buffer: string[] = [];
+let waiters: Array<(ok: boolean) => void> = [];
+let timer: NodeJS.Timeout | null = null;
+
+function chunks(ids: string[], size = config.SEND_BATCH_SIZE): string[][] {
+  const out: string[][] = [];
+  for (let i = 0; i < ids.length; i += size) out.push(ids.slice(i, i + size));
+  return out;
+}
+
+/**
+ * Enqueues delivery jobs for these ids now. `tag` keeps job ids distinct per purpose (first send,
+ * retry n, sweep), because BullMQ silently ignores a job whose id it still remembers.
+ */
+export async function enqueueDelivery(ids: string[], opts: { tag?: string; delayMs?: number } = {}): Promise<void> {
+  const jobs: JobSpec<DeliveryJob>[] = chunks(ids).map((c) => ({
+    id: ["md", opts.tag, c[0], String(c.length)].filter(Boolean).join("-"),
+    data: { ids: c },
+    delayMs: opts.delayMs,
+  }));
+  // Job-level retries only cover infrastructure errors (the database was down); SMTP outcomes are
+  // handled per message by the worker itself.
+  await enqueue(QueueNames.messageDelivery, jobs, { attempts: 5, backoff: { type: "exponential", delay: 1000, jitter: 0.5 } });
+}
+
+async function flush(): Promise<void> {
+  if (timer) clearTimeout(timer);
+  timer = null;
+  const ids = buffer;
+  const done = waiters;
+  buffer = [];
+  waiters = [];
+  if (ids.length === 0) return;
+  let ok = true;
+  try {
+    await enqueueDelivery(ids);
+  } catch (err) {
+    ok = false;
+    // The rows stay `queued`; the sweep re-enqueues them.
+    logger.error({ err: (err as Error).message, count: ids.length }, "could not enqueue delivery; the sweep will retry");
+  }
+  for (const w of done) w(ok);
+}
+
+/**
+ * Schedules delivery of queued messages, coalescing ids from concurrent callers into jobs of up to
+ * SEND_BATCH_SIZE. Resolves once enqueued (true) or when enqueueing failed (false; logged, the rows
+ * stay queued and the sweep picks them up), so a caller never fails after its rows are committed.
+ */
+export function scheduleDelivery(ids: string[]): Promise<boolean> {
+  if (ids.length === 0) return Promise.resolve(true);
+  if (ids.length >= config.SEND_BATCH_SIZE) {
+    return enqueueDelivery(ids).then(() => true, (err: Error) => {
+      logger.error({ err: err.message, count: ids.length }, "could not enqueue delivery; the sweep will retry");
+      return false;
+    });
+  }
+  const p = new Promise<boolean>((resolve) => waiters.push(resolve));
+  buffer.push(...ids);
+  if (buffer.length >= config.SEND_BATCH_SIZE) void flush();
+  else timer ??= setTimeout(() => void flush(), WINDOW_MS);
+  return p;
+}

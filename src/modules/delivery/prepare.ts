@@ -1,0 +1,90 @@
+// The part of a delivery batch before SMTP: consent and suppression re-check, frequency cap, personas,
+// touchpoints, rendering through the one rendering function, and MIME composition. Every database
+// step covers the whole batch.
+import { renderMessage } from "../../templates/render.ts";
+import type { RenderTemplateVersion } from "../../templates/render.types.ts";
+import { checkEligibility } from "../consent/eligibility.ts";
+import { enforceCapAtSend } from "../messages/frequency-cap.ts";
+import { personasForCustomers } from "../personas/persona-assignment.ts";
+import { preferencesUrl, unsubscribeUrl } from "../public-links/public-links.service.ts";
+import { touchpointsFor } from "../templates/touchpoints.repository.ts";
+import { composeMime } from "./compose.ts";
+import { templateVersions, type ClaimedMessage, type Outcome } from "./delivery.repository.ts";
+
+export interface Prepared {
+  /** Rendered and composed, ready for SMTP. */
+  ready: Array<{ m: ClaimedMessage; raw: string }>;
+  /** Settled without sending: suppressed at send time or not renderable. To be recorded. */
+  early: Outcome[];
+  /** Suppressed by the frequency cap, already recorded (see frequency-cap.ts). */
+  capped: Set<string>;
+}
+
+/** Consent and suppression for the whole batch, one query per topic: id -> reason when blocked. */
+export async function gate(batch: ClaimedMessage[]): Promise<Map<string, string>> {
+  const blocked = new Map<string, string>();
+  const byTopic = new Map<string, ClaimedMessage[]>();
+  for (const m of batch) byTopic.set(m.topic.id, [...(byTopic.get(m.topic.id) ?? []), m]);
+  for (const ms of byTopic.values()) {
+    const verdicts = await checkEligibility(ms[0].topic, ms.map((m) => m.customerId));
+    for (const m of ms) {
+      const v = verdicts.get(m.customerId)!;
+      if (!v.ok) blocked.set(m.id, v.reason);
+    }
+  }
+  return blocked;
+}
+
+const touchpointUse = new Map<string, boolean>();
+/** Touchpoints cost a query per batch: only loaded for template versions that mention them. */
+function usesTouchpoints(t: RenderTemplateVersion | undefined): boolean {
+  if (!t) return false;
+  let uses = touchpointUse.get(t.id);
+  if (uses === undefined) {
+    if (touchpointUse.size > 2000) touchpointUse.clear();
+    uses = JSON.stringify(t).includes("touchpoints");
+    touchpointUse.set(t.id, uses);
+  }
+  return uses;
+}
+
+export async function prepareBatch(claimed: ClaimedMessage[]): Promise<Prepared> {
+  const blocked = await gate(claimed);
+  const capped = await enforceCapAtSend(claimed.filter((m) => m.topic.kind === "marketing" && !blocked.has(m.id)));
+  const live = claimed.filter((m) => !capped.has(m.id) && !blocked.has(m.id));
+  const templates = await templateVersions(live.map((m) => m.templateVersionId));
+  const personas = await personasForCustomers(live.map((m) => m.customerId));
+  const wantsTouchpoints = live.filter((m) => usesTouchpoints(templates.get(m.templateVersionId)));
+  const touchpoints = wantsTouchpoints.length > 0 ? await touchpointsFor(wantsTouchpoints.map((m) => m.customerId)) : new Map();
+
+  const out: Prepared = { ready: [], early: [], capped };
+  for (const m of claimed) {
+    const reason = blocked.get(m.id);
+    if (reason) out.early.push({ id: m.id, kind: "suppressed", reason });
+    if (reason || capped.has(m.id)) continue;
+    try {
+      const tv = templates.get(m.templateVersionId);
+      if (!tv) throw new Error("template version not found");
+      const unsub = unsubscribeUrl(m.customerId, m.topic.id, m.id);
+      const r = renderMessage({
+        template: tv,
+        customer: { ...m.customer, email: m.customer.email! },
+        persona: personas.get(m.customerId)?.persona ?? null,
+        data: m.data,
+        unsubscribeUrl: unsub,
+        preferencesUrl: preferencesUrl(m.customerId),
+        touchpoints: touchpoints.get(m.customerId),
+        kind: m.topic.kind,
+      });
+      const raw = composeMime({
+        messageId: m.id, to: { email: m.customer.email!, name: m.customer.name }, subject: r.subject,
+        html: r.html, text: r.text, topic: m.topic, unsubscribeUrl: unsub,
+      });
+      out.ready.push({ m, raw });
+    } catch (err) {
+      // A template that cannot render for this customer will not render on a retry either.
+      out.early.push({ id: m.id, kind: "failed", detail: `render: ${(err as Error).message}`.slice(0, 500) });
+    }
+  }
+  return out;
+}

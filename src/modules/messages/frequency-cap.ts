@@ -1,0 +1,68 @@
+// Marketing frequency cap: at most FREQUENCY_CAP_COUNT marketing messages per customer per rolling
+// FREQUENCY_CAP_DAYS. Transactional topics bypass it. Enforced when a message is accepted (counting
+// messages already on their way) and authoritatively right before SMTP (counting messages sent).
+import { config } from "../../platform/config.ts";
+import { pool } from "../../platform/prisma.ts";
+import { withTransaction } from "../../platform/sql.ts";
+
+export const capEnabled = () => config.FREQUENCY_CAP_COUNT > 0;
+
+/** Marketing messages per customer in the window: sent ones, plus queued/sending ones when asked. */
+export async function marketingCounts(customerIds: string[], includeInFlight: boolean): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  if (customerIds.length === 0) return out;
+  const { rows } = await pool.query<{ customer_id: string; n: number }>(
+    `SELECT m.customer_id, count(*)::int AS n
+       FROM messages m JOIN topics t ON t.id = m.topic_id AND t.kind = 'marketing'
+      WHERE m.customer_id = ANY($1::uuid[])
+        AND ((m.status = 'sent' AND m.sent_at > now() - make_interval(days => $2::int))
+             OR ($3::boolean AND m.status IN ('queued', 'sending')))
+      GROUP BY m.customer_id`,
+    [[...new Set(customerIds)], config.FREQUENCY_CAP_DAYS, includeInFlight],
+  );
+  for (const r of rows) out.set(r.customer_id, r.n);
+  return out;
+}
+
+/**
+ * Send-time check for claimed (`sending`) marketing messages. Per customer, under an advisory lock
+ * held for one short transaction: count what was sent in the window plus what other workers hold in
+ * `sending` (they passed this check already, or will be counted before theirs), let this batch's
+ * messages through oldest first up to the cap, and mark the rest `suppressed` (frequency_cap) before
+ * releasing the lock. So concurrent jobs never let a customer exceed the cap.
+ * Returns the ids it suppressed.
+ */
+export async function enforceCapAtSend(batch: Array<{ id: string; customerId: string }>): Promise<Set<string>> {
+  const capped = new Set<string>();
+  if (!capEnabled() || batch.length === 0) return capped;
+  const customers = [...new Set(batch.map((m) => m.customerId))].sort();
+  const ids = batch.map((m) => m.id);
+  return withTransaction(async (c) => {
+    await c.query("SELECT pg_advisory_xact_lock(hashtext('fcap|' || x)) FROM unnest($1::text[]) AS x ORDER BY x", [customers]);
+    const { rows } = await c.query<{ customer_id: string; n: number }>(
+      `SELECT m.customer_id, count(*)::int AS n
+         FROM messages m JOIN topics t ON t.id = m.topic_id AND t.kind = 'marketing'
+        WHERE m.customer_id = ANY($1::uuid[]) AND NOT (m.id = ANY($3::uuid[]))
+          AND ((m.status = 'sent' AND m.sent_at > now() - make_interval(days => $2::int)) OR m.status = 'sending')
+        GROUP BY m.customer_id`,
+      [customers, config.FREQUENCY_CAP_DAYS, ids],
+    );
+    const counts = new Map(rows.map((r) => [r.customer_id, r.n]));
+    for (const m of [...batch].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+      const n = counts.get(m.customerId) ?? 0;
+      if (n >= config.FREQUENCY_CAP_COUNT) capped.add(m.id);
+      else counts.set(m.customerId, n + 1);
+    }
+    if (capped.size > 0) {
+      await c.query(
+        `WITH u AS (
+           UPDATE messages SET status = 'suppressed', reason = 'frequency_cap', claimed_at = NULL, updated_at = now()
+            WHERE id = ANY($1::uuid[]) AND status = 'sending' RETURNING id, customer_id)
+         INSERT INTO message_events (message_id, customer_id, type, detail, created_at)
+         SELECT id, customer_id, 'suppressed', 'frequency_cap', now() FROM u`,
+        [[...capped]],
+      );
+    }
+    return capped;
+  });
+}

@@ -1,0 +1,143 @@
+// The send API's use cases: accept a message (decide now, deliver later), read messages and events.
+// Every request leaves a row: queued, or suppressed with the reason.
+import { config } from "../../platform/config.ts";
+import { AppError, conflict, notFound } from "../../platform/errors.ts";
+import { isUuid } from "../../platform/ids.ts";
+import { messagesOutcome } from "../../platform/metrics.ts";
+import { decodeCursor, toPage } from "../../platform/pagination.ts";
+import { addressHash, sha256 } from "../../platform/secrets.ts";
+import { checkUnhashed, decide } from "../consent/eligibility.ts";
+import { addressKey } from "../customers/email.ts";
+import { scheduleDelivery } from "../delivery/dispatch.ts";
+import { capEnabled, marketingCounts } from "./frequency-cap.ts";
+import * as repo from "./messages.repository.ts";
+import type { ListMessages, SendMessage } from "./messages.schema.ts";
+
+export function messageView(m: repo.MessageRow) {
+  return {
+    id: m.id,
+    status: m.status,
+    reason: m.reason,
+    customerId: m.customer_id,
+    campaignId: m.campaign_id,
+    template: m.template,
+    version: m.version,
+    persona: m.persona_key,
+    topic: m.topic,
+    attempts: m.attempts,
+    createdAt: m.created_at.toISOString(),
+    sentAt: m.sent_at?.toISOString() ?? null,
+    updatedAt: m.updated_at.toISOString(),
+  };
+}
+export type MessageView = ReturnType<typeof messageView>;
+
+/** Key order does not change the meaning of a JSON body, so it does not change its hash either. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
+  if (v && typeof v === "object") {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(v) ?? "null";
+}
+
+function lookup(to: SendMessage["to"]): repo.RecipientLookup {
+  if ("customerId" in to) {
+    if (!isUuid(to.customerId)) throw notFound("Customer", to.customerId);
+    return { by: "id", value: to.customerId };
+  }
+  if ("externalId" in to) return { by: "externalId", value: to.externalId };
+  return { by: "emailHash", value: addressHash(addressKey(to.email)) };
+}
+
+const describe = (to: SendMessage["to"]) =>
+  "customerId" in to ? `Customer '${to.customerId}'` : "externalId" in to ? `Customer with externalId '${to.externalId}'` : "Customer with this email";
+
+export interface Accepted {
+  message: MessageView;
+  /** True when an earlier request with the same Idempotency-Key created it. */
+  replayed: boolean;
+}
+
+/**
+ * Accepts a send request. Unknown customer, topic or template (version) -> 404 naming which; the
+ * Idempotency-Key (scoped to the caller's API key) returns the first message for the same body and
+ * 409 for a different one.
+ */
+export async function acceptMessage(input: SendMessage, actor: string, idempotencyKey?: string): Promise<Accepted> {
+  const scopedKey = idempotencyKey ? sha256(`${actor}\n${idempotencyKey}`) : null;
+  const requestHash = scopedKey ? sha256(canonical(input)) : null;
+  if (scopedKey) {
+    const prior = await repo.findByIdempotencyKey(scopedKey);
+    if (prior) return replay(prior, requestHash!);
+  }
+
+  const to = lookup(input.to);
+  const r = await repo.resolveSend(to, input.topic, input.template, input.version ?? null);
+  if (!r.customerId) throw new AppError("not_found", `${describe(input.to)} does not exist`);
+  if (!r.topicId || !r.topicKind) throw notFound("Topic", input.topic);
+  if (!r.templateVersionId || r.version === null) {
+    const what = input.version ? `Template '${input.template}' version ${input.version}` : `Template '${input.template}'`;
+    throw new AppError("not_found", `${what} does not exist`);
+  }
+
+  await checkUnhashed([r.eligibility]);
+  const e = decide(r.topicKind, r.eligibility);
+  let reason: string | null = e.ok ? null : e.reason;
+  if (!reason && r.topicKind === "marketing" && capEnabled()) {
+    const n = (await marketingCounts([r.customerId], true)).get(r.customerId) ?? 0;
+    if (n >= config.FREQUENCY_CAP_COUNT) reason = "frequency_cap";
+  }
+
+  const inserted = await repo.insertMessage({
+    customerId: r.customerId, topicId: r.topicId, templateVersionId: r.templateVersionId, personaKey: r.persona,
+    status: reason ? "suppressed" : "queued", reason, data: input.data ?? {}, idempotencyKey: scopedKey, requestHash,
+  });
+  if (!inserted) {
+    // A concurrent request with the same key inserted first.
+    const prior = await repo.findByIdempotencyKey(scopedKey!);
+    if (!prior) throw new AppError("internal", "Idempotency conflict could not be resolved");
+    return replay(prior, requestHash!);
+  }
+  messagesOutcome.inc({ outcome: reason ? "suppressed" : "accepted" });
+  if (!reason) await scheduleDelivery([inserted.id]);
+  const t = inserted.createdAt.toISOString();
+  return {
+    replayed: false,
+    message: {
+      id: inserted.id, status: reason ? "suppressed" : "queued", reason, customerId: r.customerId, campaignId: null,
+      template: input.template, version: r.version, persona: r.persona, topic: input.topic, attempts: 0,
+      createdAt: t, sentAt: null, updatedAt: t,
+    },
+  };
+}
+
+function replay(prior: repo.MessageRow, requestHash: string): Accepted {
+  if (prior.request_hash !== requestHash) {
+    throw conflict("This Idempotency-Key was already used with a different request body");
+  }
+  return { message: messageView(prior), replayed: true };
+}
+
+export async function getMessage(id: string) {
+  const m = isUuid(id) ? await repo.findMessage(id) : null;
+  if (!m) throw notFound("Message", id.slice(0, 100));
+  const events = await repo.messageEvents(id);
+  return {
+    ...messageView(m),
+    events: events.map((e) => ({
+      type: e.type,
+      createdAt: e.created_at.toISOString(),
+      ...(e.url ? { url: e.url } : {}),
+      ...(e.detail ? { detail: e.detail } : {}),
+    })),
+  };
+}
+
+export async function listMessages(q: ListMessages) {
+  // Ids that cannot exist match nothing (rather than a 400): filters are opaque like path ids.
+  if ((q.customerId && !isUuid(q.customerId)) || (q.campaignId && !isUuid(q.campaignId))) return { data: [], nextCursor: null };
+  const rows = await repo.listMessages({ ...q, before: decodeCursor(q.cursor) });
+  return toPage(rows, q.limit, messageView);
+}

@@ -1,0 +1,70 @@
+// One-click unsubscribe (RFC 8058) and its confirmation page. The signed token names the customer,
+// the topic and optionally the message that carried the link. Opting out goes through the consent
+// module's setConsent (which writes the ledger); the message gets an `unsubscribed` event once.
+import { AppError } from "../../platform/errors.ts";
+import { pool } from "../../platform/prisma.ts";
+import { setConsent } from "../consent/consent.service.ts";
+import { readUnsubscribe, type UnsubscribeClaims } from "../public-links/public-links.service.ts";
+
+export interface UnsubscribeState {
+  topicName: string;
+  /** Transactional mail (receipts, password resets) is sent whatever the consent; the page says so. */
+  transactional: boolean;
+  /** Already opted out (or erased: nothing will be sent either way). */
+  done: boolean;
+}
+
+async function load(token: string): Promise<{ claims: UnsubscribeClaims; state: UnsubscribeState }> {
+  const claims = readUnsubscribe(token);
+  const invalid = new AppError("not_found", "This unsubscribe link is not valid");
+  if (!claims) throw invalid;
+  const { rows } = await pool.query<{ name: string; kind: string; status: string | null; erased: boolean | null }>(
+    `SELECT t.name, t.kind, cs.status, c.erased_at IS NOT NULL AS erased
+       FROM topics t
+       LEFT JOIN customers c ON c.id = $1::uuid
+       LEFT JOIN consents cs ON cs.customer_id = c.id AND cs.topic_id = t.id AND cs.channel = 'email'
+      WHERE t.id = $2::uuid`,
+    [claims.c, claims.t],
+  );
+  if (!rows[0]) throw invalid;
+  const r = rows[0];
+  return {
+    claims,
+    state: { topicName: r.name, transactional: r.kind === "transactional", done: r.status === "opted_out" || r.erased !== false },
+  };
+}
+
+/** For the GET page: reads only. */
+export async function inspectUnsubscribe(token: string): Promise<UnsubscribeState> {
+  return (await load(token)).state;
+}
+
+/** Opts the customer out of the token's topic. Idempotent: repeating it changes nothing. */
+export async function unsubscribe(
+  token: string,
+  how: { oneClick: boolean; ip?: string; userAgent?: string },
+): Promise<UnsubscribeState> {
+  const { claims, state } = await load(token);
+  if (!state.done) {
+    try {
+      await setConsent({
+        customerId: claims.c, topicId: claims.t, status: "opted_out", channel: "email",
+        source: how.oneClick ? "one-click-unsubscribe" : "unsubscribe-page",
+        proof: claims.m ? `message ${claims.m}` : undefined, ip: how.ip, userAgent: how.userAgent, actor: "customer",
+      });
+    } catch (err) {
+      // Erased meanwhile: nothing can be sent to them anyway.
+      if (!(err instanceof AppError && err.code === "not_found")) throw err;
+    }
+  }
+  if (claims.m) {
+    await pool.query(
+      `INSERT INTO message_events (message_id, customer_id, type, created_at)
+       SELECT m.id, m.customer_id, 'unsubscribed', now() FROM messages m
+        WHERE m.id = $1::uuid AND m.customer_id = $2::uuid
+          AND NOT EXISTS (SELECT 1 FROM message_events e WHERE e.message_id = m.id AND e.type = 'unsubscribed')`,
+      [claims.m, claims.c],
+    );
+  }
+  return { ...state, done: true };
+}

@@ -1,0 +1,92 @@
+// The only reader of process.env. Everything else imports `config`.
+import { z } from "zod";
+
+const bool = z
+  .enum(["true", "false", "1", "0", "yes", "no"])
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+
+const schema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  RAPPORT_ROLE: z.enum(["all", "api", "worker"]).default("all"),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default("0.0.0.0"),
+  DATABASE_URL: z.string().url().default("postgresql://postgres@127.0.0.1:5432/rapport"),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  // Create the database named in DATABASE_URL when it does not exist (development convenience).
+  DATABASE_CREATE: bool.optional(),
+  // Apply pending migrations on start (advisory-locked by Prisma, safe with many processes).
+  DATABASE_MIGRATE: bool.default(true),
+  REDIS_URL: z.string().url().default("redis://127.0.0.1:6379"),
+  // Prefix of every BullMQ key; lets tests and tenants share one Redis.
+  QUEUE_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]+$/).default("rapport"),
+  // Unset: an embedded SMTP server captures mail into the dev outbox (GET /dev/outbox).
+  SMTP_URL: z.string().url().optional(),
+  SMTP_POOL_SIZE: z.coerce.number().int().min(1).max(50).default(5),
+  // Messages per second handed to the SMTP transport across all worker processes.
+  SMTP_RATE_PER_SECOND: z.coerce.number().int().min(1).max(100000).default(1000),
+  DEV_SMTP_PORT: z.coerce.number().int().min(0).max(65535).default(2525),
+  RAPPORT_PUBLIC_URL: z.string().url().optional(),
+  RAPPORT_ADMIN_KEY: z.string().min(24, "RAPPORT_ADMIN_KEY must be at least 24 characters").optional(),
+  RAPPORT_SECRET: z.string().min(32, "RAPPORT_SECRET must be at least 32 characters").optional(),
+  // Sender identity, used by layouts (CAN-SPAM needs the postal address in marketing mail).
+  SENDER_NAME: z.string().default("Rapport"),
+  SENDER_EMAIL: z.string().email().default("hello@rapport.localhost"),
+  SENDER_REPLY_TO: z.string().email().optional(),
+  SENDER_POSTAL_ADDRESS: z.string().default("Rapport, 1 Example Street, 00000 Example City"),
+  // Marketing frequency cap: at most N marketing messages per customer per rolling window.
+  FREQUENCY_CAP_COUNT: z.coerce.number().int().min(0).default(0),
+  FREQUENCY_CAP_DAYS: z.coerce.number().int().min(1).default(7),
+  DKIM_DOMAIN: z.string().optional(),
+  DKIM_SELECTOR: z.string().optional(),
+  DKIM_PRIVATE_KEY: z.string().optional(),
+  // Hours a double opt-in confirmation link stays valid.
+  CONFIRM_TOKEN_TTL_HOURS: z.coerce.number().int().min(1).default(72),
+  // 10,000-row JSON imports are ~6 MB; anything larger is refused with 413.
+  BODY_LIMIT: z.string().default("16mb"),
+  // Which proxies may set X-Forwarded-For (Express "trust proxy"): the client IP goes into the
+  // consent ledger as evidence, so only trusted hops count. E.g. "loopback", "10.0.0.0/8", "1".
+  TRUST_PROXY: z.string().default("loopback"),
+  // When set, GET /metrics requires "Authorization: Bearer <METRICS_TOKEN>".
+  METRICS_TOKEN: z.string().min(16).optional(),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(8),
+  // Send pipeline (messages): ids per delivery job, jobs in flight per worker process, SMTP retries.
+  SEND_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
+  // Delivery jobs taken at once per worker process; their ids are coalesced into shared batches.
+  SEND_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(32),
+  SEND_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+  // Exponential backoff with jitter for 4xx and connection errors: base * 2^(attempt-1), capped.
+  SEND_RETRY_BASE_MS: z.coerce.number().int().min(1).default(60_000),
+  SEND_RETRY_MAX_MS: z.coerce.number().int().min(1).default(3_600_000),
+  // A row left in `sending` this long (worker crashed) is released to `queued` by the sweep.
+  SEND_CLAIM_TIMEOUT_MS: z.coerce.number().int().min(1000).default(300_000),
+  // How often the sweep runs (one process at a time, Redis lock); queued rows untouched this long are re-enqueued.
+  SEND_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
+  SEND_SWEEP_QUEUED_AFTER_MS: z.coerce.number().int().min(100).default(120_000),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type Config = z.infer<typeof schema> & { publicUrl: string; isProduction: boolean };
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings in the environment mean "not set".
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n  ${lines.join("\n  ")}`);
+  }
+  const c = parsed.data;
+  const isProduction = c.NODE_ENV === "production";
+  if (isProduction && !c.RAPPORT_SECRET) {
+    throw new ConfigError("RAPPORT_SECRET is required when NODE_ENV=production (at least 32 random characters).");
+  }
+  if (isProduction && !c.RAPPORT_PUBLIC_URL) {
+    throw new ConfigError("RAPPORT_PUBLIC_URL is required when NODE_ENV=production (links in emails point to it).");
+  }
+  const publicUrl = (c.RAPPORT_PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, "");
+  return { ...c, DATABASE_CREATE: c.DATABASE_CREATE ?? !isProduction, publicUrl, isProduction };
+}
+
+export const config: Config = loadConfig();

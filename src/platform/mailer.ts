@@ -1,0 +1,67 @@
+// One pooled nodemailer SMTP transport per process. Messages are composed elsewhere (cheaply, as raw
+// MIME) and handed over here; DKIM signing, when configured, happens in nodemailer.
+import nodemailer, { type Transporter } from "nodemailer";
+import { config } from "./config.ts";
+
+let transport: Transporter | null = null;
+let smtpUrl: string | null = config.SMTP_URL ?? null;
+
+/** Used when the embedded development SMTP server is running (SMTP_URL unset). */
+export function setSmtpUrl(url: string): void {
+  smtpUrl = url;
+}
+
+export function mailer(): Transporter {
+  if (!transport) {
+    if (!smtpUrl) throw new Error("no SMTP server configured: set SMTP_URL");
+    const url = new URL(smtpUrl);
+    const dkim =
+      config.DKIM_DOMAIN && config.DKIM_SELECTOR && config.DKIM_PRIVATE_KEY
+        ? {
+            domainName: config.DKIM_DOMAIN,
+            keySelector: config.DKIM_SELECTOR,
+            privateKey: config.DKIM_PRIVATE_KEY.replace(/\\n/g, "\n"),
+            // nodemailer's default list leaves List-Unsubscribe-Post out; RFC 8058 requires it signed.
+            headerFieldNames:
+              "From:Sender:Reply-To:Subject:Date:Message-ID:To:Cc:MIME-Version:Content-Type:Content-Transfer-Encoding:List-Id:List-Unsubscribe:List-Unsubscribe-Post",
+          }
+        : undefined;
+    transport = nodemailer.createTransport({
+      pool: true,
+      maxConnections: config.SMTP_POOL_SIZE,
+      maxMessages: Infinity,
+      // Bounded so that a hung server cannot hold a claimed message (or a shutdown) for long.
+      connectionTimeout: 30_000,
+      greetingTimeout: 30_000,
+      socketTimeout: 60_000,
+      host: url.hostname,
+      port: Number(url.port || (url.protocol === "smtps:" ? 465 : 25)),
+      secure: url.protocol === "smtps:",
+      auth: url.username ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } : undefined,
+      tls: { rejectUnauthorized: url.searchParams.get("tls_reject_unauthorized") !== "false" },
+      dkim,
+    });
+  }
+  return transport;
+}
+
+export interface OutgoingRaw {
+  from: string;
+  to: string;
+  raw: string | Buffer;
+}
+
+export interface SmtpResult {
+  messageId?: string;
+  response: string;
+}
+
+export async function sendRaw(msg: OutgoingRaw): Promise<SmtpResult> {
+  const info = await mailer().sendMail({ envelope: { from: msg.from, to: [msg.to] }, raw: msg.raw });
+  return { messageId: info.messageId, response: String(info.response ?? "") };
+}
+
+export function closeMailer(): void {
+  transport?.close();
+  transport = null;
+}

@@ -1,0 +1,71 @@
+// Every queue in one map. Jobs carry ids, never payloads with PII; job ids are deterministic and
+// contain no ':' (BullMQ uses it as a key separator).
+import { Queue, type JobsOptions } from "bullmq";
+import { config } from "./config.ts";
+import { createRedis } from "./redis.ts";
+
+export const QueueNames = {
+  customerImport: "customer-import",
+  consentConfirmation: "consent-confirmation",
+  messageDelivery: "message-delivery",
+  campaignFanout: "campaign-fanout",
+  webhookDelivery: "webhook-delivery",
+} as const;
+
+export type QueueName = (typeof QueueNames)[keyof typeof QueueNames];
+
+const defaults: JobsOptions = {
+  attempts: 8,
+  backoff: { type: "exponential", delay: 2000, jitter: 0.5 },
+  removeOnComplete: { age: 3600, count: 10000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
+
+const queues = new Map<QueueName, Queue>();
+let connection: ReturnType<typeof createRedis> | null = null;
+
+export function queue(name: QueueName): Queue {
+  let q = queues.get(name);
+  if (!q) {
+    connection ??= createRedis({ blocking: true });
+    q = new Queue(name, { connection, prefix: config.QUEUE_PREFIX, defaultJobOptions: defaults });
+    queues.set(name, q);
+  }
+  return q;
+}
+
+export const safeJobId = (...parts: string[]) => parts.join("-").replace(/:/g, "_");
+
+export interface JobSpec<T> {
+  id: string;
+  data: T;
+  delayMs?: number;
+}
+
+/** Enqueue jobs (in chunks of 1000, one round trip each). Modules use this instead of bullmq. */
+export async function enqueue<T extends object>(name: QueueName, jobs: JobSpec<T>[], opts: JobsOptions = {}): Promise<void> {
+  for (let i = 0; i < jobs.length; i += 1000) {
+    await queue(name).addBulk(
+      jobs.slice(i, i + 1000).map((j) => ({
+        name,
+        data: j.data,
+        opts: { ...opts, jobId: safeJobId(j.id), delay: j.delayMs && j.delayMs > 0 ? j.delayMs : undefined },
+      })),
+    );
+  }
+}
+
+export async function closeQueues(): Promise<void> {
+  await Promise.all([...queues.values()].map((q) => q.close().catch(() => undefined)));
+  queues.clear();
+  if (connection) await connection.quit().catch(() => undefined);
+  connection = null;
+}
+
+/** Job counts per queue and state, for metrics. */
+export async function queueCounts(): Promise<Array<{ queue: QueueName; counts: Record<string, number> }>> {
+  const names = Object.values(QueueNames);
+  return Promise.all(
+    names.map(async (n) => ({ queue: n, counts: await queue(n).getJobCounts("waiting", "active", "delayed", "failed", "completed") })),
+  );
+}

@@ -1,0 +1,50 @@
+// Starts the engine: RAPPORT_ROLE=all (default) runs API and workers in one process; api or worker apart.
+import type { Server } from "node:http";
+import { createApp } from "./api/app.ts";
+import { config } from "./platform/config.ts";
+import { bootstrapPlatform } from "./platform/bootstrap.ts";
+import { startDevSmtp, type DevSmtp } from "./modules/dev-outbox/dev-smtp.ts";
+import { logger } from "./platform/logger.ts";
+import { closeDb } from "./platform/prisma.ts";
+import { closeQueues } from "./platform/queues.ts";
+import { closeRedis } from "./platform/redis.ts";
+import { closeMailer } from "./platform/mailer.ts";
+import { startWorkers, type RunningWorkers } from "./workers/index.ts";
+
+export async function run(): Promise<void> {
+  await bootstrapPlatform();
+  let devSmtp: DevSmtp | null = null;
+  if (!config.SMTP_URL) devSmtp = await startDevSmtp();
+
+  let server: Server | null = null;
+  let workers: RunningWorkers | null = null;
+  if (config.RAPPORT_ROLE !== "worker") {
+    server = createApp().listen(config.PORT, config.HOST);
+    await new Promise<void>((resolve, reject) => server!.once("listening", resolve).once("error", reject));
+  }
+  if (config.RAPPORT_ROLE !== "api") workers = startWorkers();
+  logger.info(
+    { role: config.RAPPORT_ROLE, port: server ? config.PORT : undefined, outbox: devSmtp ? `${config.publicUrl}/dev/outbox` : undefined },
+    "rapport started",
+  );
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    const force = setTimeout(() => process.exit(1), 30_000);
+    force.unref();
+    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    await workers?.close();
+    await devSmtp?.close();
+    closeMailer();
+    await closeQueues();
+    await closeRedis();
+    await closeDb();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+}
+

@@ -1,0 +1,56 @@
+// Queue entry points. Each worker parses its job and calls a use case; nothing else lives here.
+import { Worker, type Job, type Processor } from "bullmq";
+import { config } from "../platform/config.ts";
+import { logger } from "../platform/logger.ts";
+import { QueueNames, type QueueName } from "../platform/queues.ts";
+import { createRedis } from "../platform/redis.ts";
+import { processConsentConfirmation } from "./consent-confirmation.worker.ts";
+import { processCustomerImport } from "./customer-import.worker.ts";
+import { processMessageDelivery, startMessageDelivery, stopMessageDelivery } from "./message-delivery.worker.ts";
+
+interface WorkerSpec {
+  queue: QueueName;
+  processor: Processor;
+  concurrency: number;
+  /** Called when the workers start, and before they close (e.g. to release claimed work). */
+  onStart?: () => void;
+  onClose?: () => Promise<void>;
+}
+
+// Register new workers here.
+const specs: WorkerSpec[] = [
+  { queue: QueueNames.consentConfirmation, processor: processConsentConfirmation, concurrency: 4 },
+  // Imports are CPU- and write-heavy: two at a time keeps the API responsive on small machines.
+  { queue: QueueNames.customerImport, processor: processCustomerImport, concurrency: 2 },
+  // Each job carries a batch of message ids (see src/modules/delivery).
+  {
+    queue: QueueNames.messageDelivery, processor: processMessageDelivery, concurrency: config.SEND_CONCURRENCY,
+    onStart: startMessageDelivery, onClose: stopMessageDelivery,
+  },
+];
+
+export interface RunningWorkers {
+  close(): Promise<void>;
+}
+
+export function startWorkers(): RunningWorkers {
+  const connection = createRedis({ blocking: true });
+  for (const s of specs) s.onStart?.();
+  const workers = specs.map((s) => {
+    const w = new Worker(s.queue, s.processor, { connection, prefix: config.QUEUE_PREFIX, concurrency: s.concurrency });
+    w.on("failed", (job: Job | undefined, err: Error) =>
+      logger.warn({ queue: s.queue, jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, "job failed"),
+    );
+    w.on("error", (err) => logger.error({ queue: s.queue, err: err.message }, "worker error"));
+    return w;
+  });
+  return {
+    async close() {
+      // Stop taking jobs and let in-flight ones finish (BullMQ waits for active jobs on close).
+      const closing = workers.map((w) => w.close());
+      await Promise.all(specs.map((s) => s.onClose?.()));
+      await Promise.all(closing);
+      await connection.quit().catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,26 @@
+import type { Job } from "bullmq";
+import { z } from "zod";
+import { deliver } from "../modules/delivery/batcher.ts";
+import { setDraining } from "../modules/delivery/deliver.service.ts";
+import { startSweeper } from "../modules/delivery/sweep.ts";
+
+const data = z.object({ ids: z.array(z.uuid()).min(1).max(1000) });
+
+export async function processMessageDelivery(job: Job): Promise<void> {
+  await deliver(data.parse(job.data).ids);
+}
+
+let sweeper: { stop(): Promise<void> } | null = null;
+
+/** Worker start: accept work again and run the periodic sweep (stale claims, lost jobs). */
+export function startMessageDelivery(): void {
+  setDraining(false);
+  sweeper ??= startSweeper();
+}
+
+/** Before the worker closes: claimed rows not yet handed to SMTP are released back to `queued`. */
+export async function stopMessageDelivery(): Promise<void> {
+  setDraining(true);
+  await sweeper?.stop();
+  sweeper = null;
+}

@@ -1,0 +1,67 @@
+// DKIM: with a key configured, every message is signed by the pooled transport and the signature
+// covers List-Unsubscribe and List-Unsubscribe-Post (RFC 8058 requires both to be signed).
+import { createHash, generateKeyPairSync, verify } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+Object.assign(process.env, {
+  DKIM_DOMAIN: "rapport.localhost",
+  DKIM_SELECTOR: "s1",
+  DKIM_PRIVATE_KEY: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+});
+const { sink, startHarness } = await import("./support/harness.ts");
+const f = await import("./support/fixtures.ts");
+
+let h: Awaited<ReturnType<typeof startHarness>>;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(() => h.close());
+
+// Just enough of RFC 6376 (relaxed/relaxed, rsa-sha256) to check the signature for real.
+function verifyDkim(raw: string): { h: string[]; ok: boolean; bodyOk: boolean } {
+  const split = raw.indexOf("\r\n\r\n");
+  const headerLines = raw.slice(0, split).split(/\r\n(?![ \t])/);
+  const body = raw.slice(split + 4);
+  const relaxedHeader = (line: string) => {
+    const i = line.indexOf(":");
+    return `${line.slice(0, i).trim().toLowerCase()}:${line.slice(i + 1).replace(/\r\n/g, "").replace(/[ \t]+/g, " ").trim()}`;
+  };
+  const sigLine = headerLines.find((l) => /^dkim-signature:/i.test(l))!;
+  const tags = Object.fromEntries(
+    sigLine.slice(sigLine.indexOf(":") + 1).replace(/\s+/g, "").split(";").filter(Boolean).map((t) => [t.slice(0, t.indexOf("=")), t.slice(t.indexOf("=") + 1)]),
+  );
+  const signed = tags.h.split(":");
+  const used = new Set<number>();
+  const parts = signed.map((name: string) => {
+    for (let i = headerLines.length - 1; i >= 0; i--) {
+      if (!used.has(i) && headerLines[i].toLowerCase().startsWith(`${name}:`)) {
+        used.add(i);
+        return `${relaxedHeader(headerLines[i])}\r\n`;
+      }
+    }
+    return "";
+  });
+  // The signature header itself is signed last, with an empty b= and no trailing CRLF.
+  const data = parts.join("") + relaxedHeader(sigLine.replace(/(;\s*b=)[\s\S]*$/, "$1"));
+  const relaxedBody = `${body.split("\r\n").map((l) => l.replace(/[ \t]+/g, " ").replace(/ $/, "")).join("\r\n").replace(/(\r\n)*$/, "")}\r\n`;
+  const bh = createHash("sha256").update(relaxedBody).digest("base64");
+  const ok = verify("sha256", Buffer.from(data), publicKey, Buffer.from(tags.b, "base64"));
+  return { h: signed, ok, bodyOk: bh === tags.bh };
+}
+
+describe("DKIM", () => {
+  it("when a DKIM key is configured, then a marketing message is signed and h= covers List-Unsubscribe and List-Unsubscribe-Post", async () => {
+    const topic = await f.createTopic(h, "marketing");
+    const tpl = await f.createTemplate(h);
+    const c = await f.createCustomer(h);
+    await f.setConsent(h, c.id, topic.key, "opted_in");
+    await h.api("POST", "/v1/messages", { to: { customerId: c.id }, template: tpl.key, topic: topic.key });
+    const [mail] = await sink.waitFor(c.email);
+    expect(mail.raw).toMatch(/^DKIM-Signature: v=1; a=rsa-sha256; c=relaxed\/relaxed; d=rapport\.localhost;/m);
+    const v = verifyDkim(mail.raw);
+    expect(v.h).toEqual(expect.arrayContaining(["list-unsubscribe", "list-unsubscribe-post", "from", "subject", "message-id", "list-id"]));
+    expect(v.bodyOk).toBe(true);
+    expect(v.ok).toBe(true);
+  });
+});

@@ -1,0 +1,54 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startHarness, type Harness } from "./support/harness.ts";
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ workers: false });
+});
+afterAll(() => h.close());
+
+describe("operations", () => {
+  it("when the process is up and PostgreSQL and Redis answer, then /healthz and /readyz are 200", async () => {
+    expect((await h.api("GET", "/healthz", undefined, { key: null })).body).toEqual({ status: "ok" });
+    const ready = await h.api("GET", "/readyz", undefined, { key: null });
+    expect(ready.status).toBe(200);
+    expect(ready.body.checks).toEqual({ database: "ok", redis: "ok" });
+  });
+
+  it("when /metrics is scraped, then requests are counted by route template (no ids) and queue depths are reported", async () => {
+    await h.api("GET", "/v1/topics");
+    await h.api("GET", "/v1/customers/0190a4b2-0000-7000-8000-000000000000");
+    const r = await fetch(`${h.baseUrl}/metrics`);
+    const text = await r.text();
+    expect(r.headers.get("content-type")).toMatch(/text\/plain/);
+    expect(text).toMatch(/rapport_http_request_duration_seconds_count\{method="GET",route="\/v1\/topics",status="200"\} \d+/);
+    expect(text).toMatch(/route="\/v1\/customers\/:id",status="404"/);
+    expect(text).not.toContain("0190a4b2-0000-7000-8000-000000000000");
+    expect(text).toMatch(/rapport_queue_jobs\{queue="message-delivery",state="waiting"\} \d+/);
+    expect(text).toContain("rapport_process_resident_memory_bytes");
+  });
+});
+
+describe("api documentation", () => {
+  it("when /openapi.json is read, then every route is there with its roles and every JSON write documents its body from zod", async () => {
+    const doc = (await h.api("GET", "/openapi.json", undefined, { key: null })).body;
+    expect(doc.openapi).toBe("3.0.3");
+    const send = doc.paths["/v1/messages"].post;
+    expect(send["x-roles"]).toEqual(["admin", "developer"]);
+    expect(send.requestBody.content["application/json"].schema.properties).toHaveProperty("template");
+    for (const [path, ops] of Object.entries<any>(doc.paths)) {
+      for (const [method, op] of Object.entries<any>(ops)) {
+        if (path.startsWith("/v1/") && ["post", "put", "patch"].includes(method) && !/schedule|pause|resume|cancel/.test(path)) {
+          expect(op.requestBody, `${method} ${path} documents its body`).toBeDefined();
+        }
+      }
+    }
+    expect(doc.paths["/v1/customers/{id}"].get.parameters[0]).toMatchObject({ name: "id", in: "path" });
+  });
+
+  it("when /docs is opened, then Swagger UI is served locally", async () => {
+    const page = await fetch(`${h.baseUrl}/docs`);
+    expect(await page.text()).toContain("/docs/assets/swagger-ui-bundle.js");
+    expect((await fetch(`${h.baseUrl}/docs/assets/swagger-ui-bundle.js`)).status).toBe(200);
+  });
+});

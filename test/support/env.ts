@@ -1,0 +1,36 @@
+// Per test file, before any application module loads: its own queue prefix and its own SMTP sink,
+// the shared test database, and fixed test secrets.
+import { randomBytes } from "node:crypto";
+import { createServer } from "node:net";
+import { afterAll } from "vitest";
+import { SmtpSink } from "./smtp-sink.ts";
+
+export const sink = await new SmtpSink().start();
+// A free port picked now, so that links in emails (RAPPORT_PUBLIC_URL) point at this file's server.
+const port = await new Promise<number>((resolve) => {
+  const s = createServer().listen(0, "127.0.0.1", () => {
+    const p = (s.address() as { port: number }).port;
+    s.close(() => resolve(p));
+  });
+});
+export const ADMIN_KEY = "test-admin-key-0123456789abcdef";
+
+Object.assign(process.env, {
+  NODE_ENV: "test",
+  DATABASE_URL: process.env.RAPPORT_TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/rapport_test",
+  DATABASE_MIGRATE: "false",
+  DATABASE_POOL_SIZE: "5",
+  REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
+  QUEUE_PREFIX: `t${randomBytes(6).toString("hex")}`,
+  SMTP_URL: sink.url,
+  RAPPORT_SECRET: "test-secret-that-is-long-enough-0123456789",
+  RAPPORT_ADMIN_KEY: ADMIN_KEY,
+  PORT: String(port),
+  HOST: "127.0.0.1",
+  RAPPORT_PUBLIC_URL: `http://127.0.0.1:${port}`,
+  LOG_LEVEL: process.env.LOG_LEVEL ?? "error",
+});
+
+afterAll(async () => {
+  await sink.close();
+});

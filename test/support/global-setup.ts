@@ -1,0 +1,32 @@
+// Once per run: a fresh database of its own (parallel runs do not collide) with every migration
+// applied through the real Prisma CLI; dropped again at the end.
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+
+const server = process.env.TEST_DATABASE_SERVER ?? "postgresql://postgres@127.0.0.1:5432";
+
+async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: `${server}/postgres` });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+export default async function setup() {
+  const name = `rapport_test_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`;
+  const url = `${server}/${name}`;
+  await admin((c) => c.query(`CREATE DATABASE "${name}"`));
+  execFileSync(process.execPath, ["node_modules/prisma/build/index.js", "migrate", "deploy"], {
+    env: { ...process.env, DATABASE_URL: url, PRISMA_HIDE_UPDATE_MESSAGE: "1" },
+    stdio: "pipe",
+  });
+  process.env.RAPPORT_TEST_DATABASE_URL = url;
+  return async () => {
+    if (process.env.KEEP_TEST_DB) return;
+    await admin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+  };
+}
