@@ -1,4 +1,7 @@
+import type { AddressInfo } from "node:net";
+import { networkInterfaces } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApp } from "../src/api/app.ts";
 import { startHarness, type Harness } from "./support/harness.ts";
 
 let h: Harness;
@@ -26,6 +29,25 @@ describe("operations", () => {
     expect(text).not.toContain("0190a4b2-0000-7000-8000-000000000000");
     expect(text).toMatch(/rapport_queue_jobs\{queue="message-delivery",state="waiting"\} \d+/);
     expect(text).toContain("rapport_process_resident_memory_bytes");
+  });
+});
+
+describe("operations from another host", () => {
+  it("when /metrics is asked for over a non-loopback address without METRICS_TOKEN, then 403 even with a spoofed X-Forwarded-For", async () => {
+    // A real connection from this machine's external address: the socket is not loopback.
+    const external = Object.values(networkInterfaces()).flat().find((a) => a && a.family === "IPv4" && !a.internal);
+    if (!external) throw new Error("this test needs a non-loopback IPv4 interface");
+    const server = createApp().listen(0, external.address);
+    await new Promise((r) => server.once("listening", r));
+    try {
+      const base = `http://${external.address}:${(server.address() as AddressInfo).port}`;
+      const r = await fetch(`${base}/metrics`, { headers: { "x-forwarded-for": "127.0.0.1" } });
+      expect(r.status).toBe(403);
+      expect(r.headers.get("content-type")).toMatch(/application\/problem\+json/);
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
 });
 

@@ -46,15 +46,23 @@ export function allow(...roles: Role[]): GuardedHandler {
  * The development outbox has no API key (a newcomer opens it in a browser), so it answers only to
  * this machine: captured mail holds personal data and working unsubscribe and preference links.
  */
+// The socket address, never X-Forwarded-For: behind a proxy every request would look local.
+const isLoopback = (req: Request) => ["127.0.0.1", "::1", "::ffff:127.0.0.1"].includes(req.socket.remoteAddress ?? "");
+
 export function loopbackOnly(req: Request, _res: Response, next: NextFunction) {
-  const ip = req.socket.remoteAddress ?? "";
-  if (ip === "127.0.0.1" || ip === "::1" || ip === "::ffff:127.0.0.1") return next();
+  if (isLoopback(req)) return next();
   throw new AppError("forbidden", "The development outbox is only served to this machine");
 }
 
-/** /metrics: open unless METRICS_TOKEN is set, then "Authorization: Bearer <METRICS_TOKEN>". */
+/**
+ * /metrics: with METRICS_TOKEN set, "Authorization: Bearer <METRICS_TOKEN>"; without it, this machine
+ * only (queue depths and send rates are business data, so the default is closed, not open).
+ */
 export function metricsGuard(req: Request, _res: Response, next: NextFunction) {
-  if (!config.METRICS_TOKEN) return next();
+  if (!config.METRICS_TOKEN) {
+    if (isLoopback(req)) return next();
+    throw new AppError("forbidden", "Set METRICS_TOKEN to scrape /metrics from another host");
+  }
   const m = /^Bearer\s+(\S+)\s*$/i.exec(req.get("authorization") ?? "");
   if (m && safeEqual(m[1], config.METRICS_TOKEN)) return next();
   throw new AppError("unauthorized", "Send the metrics token as 'Authorization: Bearer <METRICS_TOKEN>'");

@@ -46,7 +46,7 @@ const schema = z.object({
   // Which proxies may set X-Forwarded-For (Express "trust proxy"): the client IP goes into the
   // consent ledger as evidence, so only trusted hops count. E.g. "loopback", "10.0.0.0/8", "1".
   TRUST_PROXY: z.string().default("loopback"),
-  // When set, GET /metrics requires "Authorization: Bearer <METRICS_TOKEN>".
+  // When set, GET /metrics requires "Authorization: Bearer <METRICS_TOKEN>"; unset, loopback only.
   METRICS_TOKEN: z.string().min(16).optional(),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(8),
   // Send pipeline (messages): ids per delivery job, jobs in flight per worker process, SMTP retries.
