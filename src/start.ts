@@ -44,6 +44,9 @@ export async function run(): Promise<void> {
     await closeDb();
     process.exit(0);
   };
+  // A stray rejection is a bug to log, not a reason to drop every in-flight send and claim (Node's
+  // default is to exit). Only the message: error objects from SMTP or SQL can carry addresses.
+  process.on("unhandledRejection", (err) => logger.error({ err: err instanceof Error ? err.message : String(err) }, "unhandled rejection"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
 }

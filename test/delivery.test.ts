@@ -17,6 +17,7 @@ const { sink, startHarness, pool } = await import("./support/harness.ts");
 const f = await import("./support/fixtures.ts");
 const { sweep } = await import("../src/modules/delivery/sweep.ts");
 const { newId } = await import("../src/platform/ids.ts");
+const { deliverBatch, setDraining } = await import("../src/modules/delivery/deliver.service.ts");
 
 let h: Awaited<ReturnType<typeof startHarness>>;
 beforeAll(async () => {
@@ -201,6 +202,31 @@ describe("delivery", () => {
     expect([ma.status, mb.status].sort()).toEqual(["sent", "suppressed"]);
     expect([ma.reason, mb.reason]).toContain("frequency_cap");
     expect(sink.to(d.email)).toHaveLength(1);
+  });
+
+  it("when a message in the same batch is blocked by consent, then it does not use up the customer's frequency cap", async () => {
+    const news = await f.createTopic(h, "marketing");
+    const offers = await f.createTopic(h, "marketing");
+    const tpl = await f.createTemplate(h);
+    const c = await consenting(news.key);
+    await f.setConsent(h, c.id, offers.key, "opted_in");
+    await h.stopWorkers();
+    const blocked = (await send({ customerId: c.id }, tpl.key, offers.key)).body;
+    const wanted = (await send({ customerId: c.id }, tpl.key, news.key)).body;
+    expect([blocked.status, wanted.status]).toEqual(["queued", "queued"]);
+    // One marketing message went out meanwhile: the cap (2) leaves room for exactly one more.
+    await pool.query(
+      `INSERT INTO messages (id, customer_id, topic_id, template_version_id, status, sent_at, created_at, updated_at)
+       SELECT $1, customer_id, topic_id, template_version_id, 'sent', now(), now(), now() FROM messages WHERE id = $2`,
+      [newId(), wanted.id],
+    );
+    await f.setConsent(h, c.id, offers.key, "opted_out");
+    setDraining(false); // the workers are stopped; this test runs the batch itself
+    const r = await deliverBatch([blocked.id, wanted.id]);
+    expect(r).toMatchObject({ claimed: 2, sent: 1, suppressed: 1 });
+    expect((await h.api("GET", `/v1/messages/${blocked.id}`)).body).toMatchObject({ status: "suppressed", reason: "unsubscribed" });
+    expect((await h.api("GET", `/v1/messages/${wanted.id}`)).body).toMatchObject({ status: "sent" });
+    expect(sink.to(c.email)).toHaveLength(1);
   });
 
   it("when many messages are sent, then the shared rate limit spaces them (50 per second here)", async () => {

@@ -56,6 +56,26 @@ export interface SmtpResult {
   response: string;
 }
 
+// nodemailer's pool queues without bound. Handing it at most two messages per connection keeps every
+// connection busy while a message waits here instead, where its sender can still check that it should
+// go (consent, claim age) right before the hand-off.
+let slotsFree = config.SMTP_POOL_SIZE * 2;
+const slotWaiters: Array<() => void> = [];
+
+/** Waits for room in the SMTP pool; call the returned function once the send has finished. */
+export async function smtpSlot(): Promise<() => void> {
+  if (slotsFree > 0) slotsFree--;
+  else await new Promise<void>((r) => slotWaiters.push(r));
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    const next = slotWaiters.shift();
+    if (next) next();
+    else slotsFree++;
+  };
+}
+
 export async function sendRaw(msg: OutgoingRaw): Promise<SmtpResult> {
   const info = await mailer().sendMail({ envelope: { from: msg.from, to: [msg.to] }, raw: msg.raw });
   return { messageId: info.messageId, response: String(info.response ?? "") };

@@ -27,7 +27,9 @@ let connection: ReturnType<typeof createRedis> | null = null;
 export function queue(name: QueueName): Queue {
   let q = queues.get(name);
   if (!q) {
-    connection ??= createRedis({ blocking: true });
+    // Producers only (workers have their own blocking connections): a non-blocking connection fails
+    // commands after a few reconnect attempts instead of queueing them for the whole of an outage.
+    connection ??= createRedis();
     q = new Queue(name, { connection, prefix: config.QUEUE_PREFIX, defaultJobOptions: defaults });
     queues.set(name, q);
   }

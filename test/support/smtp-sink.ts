@@ -8,6 +8,8 @@ export interface Received {
   to: string[];
   raw: string;
   parsed: ParsedMail;
+  /** When the server accepted it (ms since epoch). */
+  at: number;
 }
 
 export class SmtpSink {
@@ -15,6 +17,8 @@ export class SmtpSink {
   private server: SMTPServer;
   private scripted: Array<{ code: number; message: string }> = [];
   port = 0;
+  /** A slow server: each message is answered this many ms after its data arrived. */
+  delayMs = 0;
 
   constructor() {
     this.server = new SMTPServer({
@@ -26,6 +30,7 @@ export class SmtpSink {
         const chunks: Buffer[] = [];
         stream.on("data", (c: Buffer) => chunks.push(c));
         stream.on("end", async () => {
+          if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
           const next = this.scripted.shift();
           if (next) {
             const err = Object.assign(new Error(next.message), { responseCode: next.code });
@@ -37,6 +42,7 @@ export class SmtpSink {
             to: session.envelope.rcptTo.map((r) => r.address),
             raw,
             parsed: await simpleParser(raw),
+            at: Date.now(),
           });
           callback();
         });

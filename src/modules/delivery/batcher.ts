@@ -14,25 +14,37 @@ interface Waiting {
   reject: (err: Error) => void;
 }
 
+// An id in a running batch: the jobs it came from, and jobs that brought the same id meanwhile
+// (a sweep, a release or a retry job). The batch may not have sent it (released, retry due later),
+// so those later jobs get a fresh turn for it when the batch settles it; their claim decides.
+interface InFlight {
+  batch: number;
+  waiters: Waiting[];
+  later: Waiting[];
+}
+
 const maxBatch = () => config.SEND_BATCH_SIZE * 4;
 const maxInFlight = () => config.SEND_BATCH_SIZE * 6;
 
 const queue: Waiting[] = [];
-// id -> the jobs waiting for it (the same id may come from two jobs, e.g. a sweep and the original).
-const byId = new Map<string, Waiting[]>();
+const byId = new Map<string, InFlight>();
 let preparing = false;
 let inFlight = 0;
+let batches = 0;
 
-function settle(ids: string[]): void {
+function done(w: Waiting, id: string): void {
+  w.remaining.delete(id);
+  if (w.remaining.size === 0) w.resolve();
+}
+
+function settle(batch: number, ids: string[]): void {
   for (const id of ids) {
-    const ws = byId.get(id);
-    if (!ws) continue;
+    const entry = byId.get(id);
+    if (!entry || entry.batch !== batch) continue;
     byId.delete(id);
     inFlight--;
-    for (const w of ws) {
-      w.remaining.delete(id);
-      if (w.remaining.size === 0) w.resolve();
-    }
+    for (const w of entry.waiters) done(w, id);
+    for (const w of entry.later) queue.push({ remaining: new Set([id]), resolve: () => done(w, id), reject: w.reject });
   }
   next();
 }
@@ -41,14 +53,15 @@ function next(): void {
   // Hysteresis: wait until a whole batch fits, so that a busy process sends few large batches rather
   // than many small ones (each batch costs the same few queries whatever its size).
   if (preparing || queue.length === 0 || (inFlight > 0 && inFlight > maxInFlight() - maxBatch())) return;
+  const batch = ++batches;
   const ids: string[] = [];
   while (queue.length > 0 && (ids.length === 0 || ids.length + queue[0].remaining.size <= maxBatch())) {
     const w = queue.shift()!;
     for (const id of w.remaining) {
-      const ws = byId.get(id);
-      if (ws) ws.push(w);
+      const entry = byId.get(id);
+      if (entry) entry.later.push(w);
       else {
-        byId.set(id, [w]);
+        byId.set(id, { batch, waiters: [w], later: [] });
         ids.push(id);
       }
     }
@@ -56,29 +69,32 @@ function next(): void {
   if (ids.length === 0) return next();
   inFlight += ids.length;
   preparing = true;
-  const done = () => {
+  const prepared = () => {
     if (!preparing) return;
     preparing = false;
     next();
   };
-  void run(ids, done);
+  void run(batch, ids, prepared);
 }
 
-async function run(ids: string[], prepared: () => void): Promise<void> {
+async function run(batch: number, ids: string[], prepared: () => void): Promise<void> {
   const t0 = performance.now();
   try {
     if (isDraining()) {
       // Shutting down: hand the ids to a fresh job instead of claiming them now.
       await enqueueDelivery(ids, { tag: `x${Date.now().toString(36)}` });
     } else {
-      const r = await deliverBatch(ids, { prepared, settled: settle });
+      const r = await deliverBatch(ids, { prepared, settled: (done) => settle(batch, done) });
       logger.debug({ ids: ids.length, ms: Math.round(performance.now() - t0), ...r }, "delivery batch");
     }
-    settle(ids);
+    settle(batch, ids);
   } catch (err) {
     // The jobs of this batch fail and BullMQ retries them; claimed rows were released.
-    for (const id of ids) for (const w of byId.get(id) ?? []) w.reject(err as Error);
-    settle(ids);
+    for (const id of ids) {
+      const entry = byId.get(id);
+      if (entry?.batch === batch) for (const w of entry.waiters) w.reject(err as Error);
+    }
+    settle(batch, ids);
   } finally {
     prepared();
   }

@@ -1,72 +1,24 @@
-// Delivery of a batch of queued messages: claim (status lock), prepare (consent re-check, cap,
-// render, compose: prepare.ts), wait for the shared rate limit, hand to the pooled SMTP transport and
-// record each outcome as soon as SMTP answers (group-committed, outcome-writer.ts).
-import { config } from "../../platform/config.ts";
+// Delivery of a batch of queued messages: claim (status lock), prepare (consent re-check, render,
+// frequency cap, compose: prepare.ts), reserve rate-limit slots, hand each message to the pooled SMTP
+// transport at its slot after one more consent check (handoff.ts), and record each outcome as soon as
+// SMTP answers (group-committed, outcome-writer.ts). Whatever was claimed and not handed over goes
+// back to `queued`.
 import { logger } from "../../platform/logger.ts";
-import { sendRaw } from "../../platform/mailer.ts";
 import { messagesOutcome } from "../../platform/metrics.ts";
 import { claimMessages, type ClaimedMessage, type Outcome } from "./delivery.repository.ts";
 import { enqueueDelivery } from "./dispatch.ts";
-import { recordOutcome, recordOutcomes } from "./outcome-writer.ts";
-import { gate, prepareBatch } from "./prepare.ts";
+import { handOff, maxClaimAgeMs, settleWithout, type BatchReport, type HandoffState } from "./handoff.ts";
+import { recordOutcomes } from "./outcome-writer.ts";
+import { prepareBatch } from "./prepare.ts";
 import { reserveSends } from "./rate-limit.ts";
-import { classify, retryDelayMs } from "./smtp-outcome.ts";
 
-export interface BatchReport {
-  claimed: number;
-  sent: number;
-  suppressed: number;
-  failed: number;
-  retried: number;
-  released: number;
-}
+export { isDraining, setDraining, type BatchReport } from "./handoff.ts";
 
 export interface BatchHooks {
-  /** Everything sendable is with the SMTP transport (or nothing was): the next batch may prepare. */
+  /** The batch has its rate-limit slots and is handing messages over: the next batch may prepare. */
   prepared?(): void;
   /** These ids need nothing more from this batch (outcome recorded, released, or not claimable). */
   settled?(ids: string[]): void;
-}
-
-// Set while workers shut down: claimed messages not yet handed to SMTP go back to `queued`.
-let draining = false;
-export const setDraining = (v: boolean) => {
-  draining = v;
-};
-export const isDraining = () => draining;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Waits for the rate limit in short steps so that a shutdown does not wait for a long reservation. */
-async function waitTurn(ms: number): Promise<boolean> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (draining) return false;
-    await sleep(Math.min(100, until - Date.now()));
-  }
-  return !draining;
-}
-
-/** One SMTP attempt and its outcome: sent, retry later (4xx, connection, X.2.2), failed or bounced. */
-async function attempt(m: ClaimedMessage, raw: string, report: BatchReport): Promise<Outcome> {
-  const n = m.attempts + 1;
-  try {
-    await sendRaw({ from: config.SENDER_EMAIL, to: m.customer.email!, raw });
-    report.sent++;
-    messagesOutcome.inc({ outcome: "sent" });
-    return { id: m.id, kind: "sent", attempted: true };
-  } catch (err) {
-    const v = classify(err);
-    if (v.kind === "retry" && n < config.SEND_MAX_ATTEMPTS) {
-      report.retried++;
-      messagesOutcome.inc({ outcome: "retried" });
-      return { id: m.id, kind: "retry", detail: v.detail, attempted: true, retryAt: new Date(Date.now() + retryDelayMs(n)) };
-    }
-    report.failed++;
-    messagesOutcome.inc({ outcome: v.kind === "bounced" ? "bounced" : "failed" });
-    const detail = v.kind === "retry" ? `gave up after ${n} attempts: ${v.detail}` : v.detail;
-    return { id: m.id, kind: v.kind === "bounced" ? "bounced" : "failed", detail, attempted: true, addressHash: m.customer.emailHash };
-  }
 }
 
 export async function deliverBatch(ids: string[], hooks: BatchHooks = {}): Promise<BatchReport> {
@@ -75,68 +27,69 @@ export async function deliverBatch(ids: string[], hooks: BatchHooks = {}): Promi
   report.claimed = claimed.length;
   const claimedIds = new Set(claimed.map((m) => m.id));
   hooks.settled?.(ids.filter((id) => !claimedIds.has(id)));
-  // Claimed ids whose outcome is recorded or whose message is with SMTP; the rest is released.
-  const handled = new Set<string>();
-  const pending: Promise<unknown>[] = [];
+  const s: HandoffState = { report, handled: new Set(), pending: [], retries: [], settled: hooks.settled };
+  // Messages that got no rate-limit slot within the claim's lifetime: back to `queued`, due later.
+  let deferred: ClaimedMessage[] = [];
   let deferMs = 0;
   try {
     if (claimed.length === 0) return report;
     const p = await prepareBatch(claimed);
-    for (const id of p.capped) handled.add(id);
+    for (const id of p.capped) s.handled.add(id);
     hooks.settled?.([...p.capped]);
-    for (const o of p.early) handled.add(o.id);
     report.suppressed += p.capped.size + p.early.filter((o) => o.kind === "suppressed").length;
     report.failed += p.early.filter((o) => o.kind === "failed").length;
     for (const o of p.early) messagesOutcome.inc({ outcome: o.kind });
     if (p.capped.size > 0) messagesOutcome.inc({ outcome: "suppressed" }, p.capped.size);
-    pending.push(recordOutcomes(p.early).then(() => hooks.settled?.(p.early.map((o) => o.id))));
+    settleWithout(s, p.early);
 
-    const wait = p.ready.length > 0 ? await reserveSends(p.ready.length) : 0;
-    // A wait this long would outlive the claim (the sweep would re-queue rows we are about to send):
-    // give the rows back, due when the rate limit has room for them.
-    if (wait > config.SEND_CLAIM_TIMEOUT_MS / 2) deferMs = wait;
-    if (deferMs > 0 || !(await waitTurn(wait))) return report;
-    // Consent and suppression once more, right before the hand-off: rendering and the rate-limit wait
-    // took time, and a withdrawal in that window must still stop the message (one query per topic).
-    const late = await gate(p.ready.map((x) => x.m));
-    const lateOutcomes: Outcome[] = [...late].map(([id, reason]) => ({ id, kind: "suppressed", reason }));
-    for (const o of lateOutcomes) handled.add(o.id);
-    report.suppressed += lateOutcomes.length;
-    if (lateOutcomes.length > 0) messagesOutcome.inc({ outcome: "suppressed" }, lateOutcomes.length);
-    pending.push(recordOutcomes(lateOutcomes).then(() => hooks.settled?.(lateOutcomes.map((o) => o.id))));
-    const sends = p.ready.filter(({ m }) => !late.has(m.id)).map(async ({ m, raw }) => {
-      handled.add(m.id);
-      const outcome = await attempt(m, raw, report);
-      await recordOutcome(outcome);
-      // Enqueued once the row is back in `queued` with its send_at, so the job never runs early.
-      if (outcome.kind === "retry") {
-        await enqueueDelivery([m.id], { tag: `r${m.attempts + 1}`, delayMs: outcome.retryAt!.getTime() - Date.now() });
-      }
-      hooks.settled?.([m.id]);
-    });
+    const slots = await reserveSends(p.ready.length, maxClaimAgeMs());
+    deferred = p.ready.slice(slots.granted).map((x) => x.m);
+    deferMs = slots.retryIn;
     hooks.prepared?.();
-    await Promise.all([...sends, ...pending]);
+    await handOff(p.ready, slots, s);
+    await Promise.all(s.pending);
+    await enqueueRetries(s.retries);
+    hooks.settled?.(s.retries.map((o) => o.id));
     return report;
   } finally {
-    await Promise.allSettled(pending);
-    const unsent = claimed.filter((m) => !handled.has(m.id)).map((m) => m.id);
+    await Promise.allSettled(s.pending);
+    const unsent = claimed.filter((m) => !s.handled.has(m.id));
     if (unsent.length > 0) {
       report.released = unsent.length;
-      await releaseClaims(unsent, deferMs);
-      hooks.settled?.(unsent);
+      const later = new Set(deferred.map((m) => m.id));
+      await releaseClaims(unsent.filter((m) => !later.has(m.id)), 0);
+      await releaseClaims(unsent.filter((m) => later.has(m.id)), deferMs);
+      hooks.settled?.(unsent.map((m) => m.id));
     }
   }
 }
 
+/**
+ * One job per second of due time rather than one per message: a 4xx storm over a batch of 400
+ * must not turn into 400 jobs (each costs about as much as a send). The rows already carry their
+ * send_at, so a job never runs a message early.
+ */
+async function enqueueRetries(retries: Outcome[]): Promise<void> {
+  const buckets = new Map<number, string[]>();
+  for (const o of retries) {
+    const second = Math.ceil(o.retryAt!.getTime() / 1000);
+    buckets.set(second, [...(buckets.get(second) ?? []), o.id]);
+  }
+  for (const [second, ids] of buckets) {
+    await enqueueDelivery(ids, { tag: `r${second.toString(36)}`, delayMs: second * 1000 - Date.now() });
+  }
+}
+
 /** Back to `queued` (no attempt counted) and into a fresh job, e.g. when shutting down mid-batch. */
-async function releaseClaims(ids: string[], delayMs = 0): Promise<void> {
+async function releaseClaims(ms: ClaimedMessage[], delayMs: number): Promise<void> {
+  if (ms.length === 0) return;
   try {
     const retryAt = delayMs > 0 ? new Date(Date.now() + delayMs) : undefined;
-    const released = await recordOutcomes(ids.map((id) => ({ id, kind: "release" as const, retryAt })));
-    const back = ids.filter((_, i) => released[i]);
+    const released = await recordOutcomes(ms.map((m) => ({ id: m.id, claim: m.claim, kind: "release" as const, retryAt })));
+    const back = ms.filter((_, i) => released[i]).map((m) => m.id);
     if (back.length > 0) await enqueueDelivery(back, { tag: `x${Date.now().toString(36)}`, delayMs });
   } catch (err) {
     // The sweep releases rows whose claim timed out.
-    logger.error({ err: (err as Error).message, count: ids.length }, "could not release claimed messages");
+    logger.error({ err: (err as Error).message, count: ms.length }, "could not release claimed messages");
   }
 }

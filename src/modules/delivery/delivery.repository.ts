@@ -10,6 +10,13 @@ export interface ClaimedMessage {
   data: Record<string, unknown>;
   /** SMTP attempts made before this one. */
   attempts: number;
+  /**
+   * The claim's identity (claimed_at, exact text). Outcomes only apply while the row still carries it,
+   * so a worker whose claim expired and was taken over cannot overwrite the new owner's row.
+   */
+  claim: string;
+  /** Local clock at the claim: a message whose claim is too old is not handed to SMTP any more. */
+  claimedAtMs: number;
   customer: RenderCustomer & { email: string | null; emailHash: string | null };
   topic: { id: string; key: string; name: string; kind: "marketing" | "transactional" };
 }
@@ -28,7 +35,7 @@ export async function claimMessages(ids: string[]): Promise<ClaimedMessage[]> {
        UPDATE messages m SET status = 'sending', claimed_at = now(), updated_at = now()
         WHERE m.id = ANY($1::uuid[]) AND m.status = 'queued'
           AND (m.send_at IS NULL OR m.send_at <= now() + interval '2 seconds')
-       RETURNING m.id, m.customer_id, m.topic_id, m.template_version_id, m.data, m.attempts)
+       RETURNING m.id, m.customer_id, m.topic_id, m.template_version_id, m.data, m.attempts, m.claimed_at::text AS claim)
      SELECT c.*, cu.email, cu.email_hash, cu.name, cu.locale, cu.timezone, cu.attributes,
             t.key AS topic_key, t.name AS topic_name, t.kind AS topic_kind
        FROM c
@@ -37,8 +44,11 @@ export async function claimMessages(ids: string[]): Promise<ClaimedMessage[]> {
       ORDER BY c.id`,
     values: [ids],
   });
+  const claimedAtMs = Date.now();
   return rows.map((r) => ({
     id: r.id,
+    claim: r.claim,
+    claimedAtMs,
     customerId: r.customer_id,
     templateVersionId: r.template_version_id,
     data: r.data ?? {},
@@ -75,6 +85,8 @@ export type OutcomeKind = "sent" | "failed" | "bounced" | "retry" | "suppressed"
 export interface Outcome {
   id: string;
   kind: OutcomeKind;
+  /** ClaimedMessage.claim: the outcome applies only to that claim. */
+  claim: string;
   /** Suppression reason (suppressed). */
   reason?: string;
   /** SMTP diagnostic or error, without addresses. */
@@ -95,8 +107,9 @@ const eventOf: Record<OutcomeKind, string | null> = {
 };
 
 /**
- * Applies outcomes to rows still in `sending` (one statement for the whole batch) and returns the ids
- * it updated. Rows that left `sending` meanwhile (released by the sweep) are left alone.
+ * Applies outcomes to rows still in `sending` under the same claim (one statement for the whole batch)
+ * and returns the ids it updated. Rows that left `sending` or were claimed again after the sweep
+ * released them are left alone.
  */
 export async function writeOutcomes(outcomes: Outcome[]): Promise<Set<string>> {
   if (outcomes.length === 0) return new Set();
@@ -105,8 +118,8 @@ export async function writeOutcomes(outcomes: Outcome[]): Promise<Set<string>> {
   const { rows } = await pool.query<{ id: string }>({
     name: "delivery-outcomes",
     text: `WITH v AS (
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::timestamptz[])
-         AS v(id, status, reason, event, detail, inc, send_at)),
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::timestamptz[], $9::timestamptz[])
+         AS v(id, status, reason, event, detail, inc, send_at, claim)),
      u AS (
        UPDATE messages m SET
          status = v.status,
@@ -117,7 +130,7 @@ export async function writeOutcomes(outcomes: Outcome[]): Promise<Set<string>> {
          send_at = CASE WHEN v.status = 'queued' AND v.send_at IS NOT NULL THEN v.send_at ELSE m.send_at END,
          claimed_at = NULL,
          updated_at = now()
-       FROM v WHERE m.id = v.id AND m.status = 'sending'
+       FROM v WHERE m.id = v.id AND m.status = 'sending' AND m.claimed_at = v.claim
        RETURNING m.id, m.customer_id),
      e AS (
        INSERT INTO message_events (message_id, customer_id, type, detail, created_at)
@@ -136,6 +149,7 @@ export async function writeOutcomes(outcomes: Outcome[]): Promise<Set<string>> {
       col((o) => (o.attempted ? 1 : 0)),
       col((o) => o.retryAt ?? null),
       bounced,
+      col((o) => o.claim),
     ],
   });
   return new Set(rows.map((r) => r.id));

@@ -36,6 +36,22 @@ export async function enqueueDelivery(ids: string[], opts: { tag?: string; delay
   await enqueue(QueueNames.messageDelivery, jobs, { attempts: 5, backoff: { type: "exponential", delay: 1000, jitter: 0.5 } });
 }
 
+// An API request must not hang while Redis is away: after this, the rows stay `queued` for the sweep.
+const ENQUEUE_TIMEOUT_MS = 3000;
+
+function enqueueOrGiveUp(ids: string[]): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`enqueue took over ${ENQUEUE_TIMEOUT_MS} ms`)), ENQUEUE_TIMEOUT_MS);
+  });
+  return Promise.race([enqueueDelivery(ids), timeout])
+    .then(() => true, (err: Error) => {
+      logger.error({ err: err.message, count: ids.length }, "could not enqueue delivery; the sweep will retry");
+      return false;
+    })
+    .finally(() => clearTimeout(timer));
+}
+
 async function flush(): Promise<void> {
   if (timer) clearTimeout(timer);
   timer = null;
@@ -44,14 +60,7 @@ async function flush(): Promise<void> {
   buffer = [];
   waiters = [];
   if (ids.length === 0) return;
-  let ok = true;
-  try {
-    await enqueueDelivery(ids);
-  } catch (err) {
-    ok = false;
-    // The rows stay `queued`; the sweep re-enqueues them.
-    logger.error({ err: (err as Error).message, count: ids.length }, "could not enqueue delivery; the sweep will retry");
-  }
+  const ok = await enqueueOrGiveUp(ids);
   for (const w of done) w(ok);
 }
 
@@ -62,12 +71,7 @@ async function flush(): Promise<void> {
  */
 export function scheduleDelivery(ids: string[]): Promise<boolean> {
   if (ids.length === 0) return Promise.resolve(true);
-  if (ids.length >= config.SEND_BATCH_SIZE) {
-    return enqueueDelivery(ids).then(() => true, (err: Error) => {
-      logger.error({ err: err.message, count: ids.length }, "could not enqueue delivery; the sweep will retry");
-      return false;
-    });
-  }
+  if (ids.length >= config.SEND_BATCH_SIZE) return enqueueOrGiveUp(ids);
   const p = new Promise<boolean>((resolve) => waiters.push(resolve));
   buffer.push(...ids);
   if (buffer.length >= config.SEND_BATCH_SIZE) void flush();

@@ -2,6 +2,7 @@
 // that arrive within GATHER_MS (or while the previous write is in flight) go out in one statement.
 // So a `sent` mark follows SMTP acceptance within a few milliseconds, yet costs a fraction of a
 // query: at 1,000 sends per second a write every GATHER_MS covers ~10 outcomes instead of one.
+import { config } from "../../platform/config.ts";
 import { logger } from "../../platform/logger.ts";
 import { writeOutcomes, type Outcome } from "./delivery.repository.ts";
 
@@ -13,20 +14,25 @@ interface Pending {
 
 const MAX_PER_WRITE = 2000;
 const GATHER_MS = 10;
-// Losing a `sent` mark risks a duplicate after the claim times out: retry the write a few times.
-const RETRY_DELAYS_MS = [100, 500, 2000, 5000];
+
+// Losing a `sent` mark means a duplicate once the sweep takes the claim over, so a failing write is
+// retried (backoff up to 5 s) for as long as the claims it carries are ours: until a claim could be
+// taken over (SEND_CLAIM_TIMEOUT_MS), less a margin. A database failover of a minute costs nothing.
+const retryForMs = () => Math.max(5_000, config.SEND_CLAIM_TIMEOUT_MS * 0.8);
 
 let pending: Pending[] = [];
 let loop: Promise<void> | null = null;
 
 async function writeWithRetry(batch: Outcome[]): Promise<Set<string>> {
+  const giveUpAt = Date.now() + retryForMs();
   for (let i = 0; ; i++) {
     try {
       return await writeOutcomes(batch);
     } catch (err) {
-      if (i >= RETRY_DELAYS_MS.length) throw err;
+      const delay = Math.min(5_000, 100 * 2 ** i);
+      if (Date.now() + delay > giveUpAt) throw err;
       logger.warn({ err: (err as Error).message, count: batch.length }, "recording delivery outcomes failed; retrying");
-      await new Promise((r) => setTimeout(r, RETRY_DELAYS_MS[i]));
+      await new Promise((r) => setTimeout(r, delay));
     }
   }
 }

@@ -50,18 +50,19 @@ function usesTouchpoints(t: RenderTemplateVersion | undefined): boolean {
 
 export async function prepareBatch(claimed: ClaimedMessage[]): Promise<Prepared> {
   const blocked = await gate(claimed);
-  const capped = await enforceCapAtSend(claimed.filter((m) => m.topic.kind === "marketing" && !blocked.has(m.id)));
-  const live = claimed.filter((m) => !capped.has(m.id) && !blocked.has(m.id));
+  const live = claimed.filter((m) => !blocked.has(m.id));
   const templates = await templateVersions(live.map((m) => m.templateVersionId));
   const personas = await personasForCustomers(live.map((m) => m.customerId));
   const wantsTouchpoints = live.filter((m) => usesTouchpoints(templates.get(m.templateVersionId)));
   const touchpoints = wantsTouchpoints.length > 0 ? await touchpointsFor(wantsTouchpoints.map((m) => m.customerId)) : new Map();
 
-  const out: Prepared = { ready: [], early: [], capped };
+  const out: Prepared = { ready: [], early: [], capped: new Set() };
   for (const m of claimed) {
     const reason = blocked.get(m.id);
-    if (reason) out.early.push({ id: m.id, kind: "suppressed", reason });
-    if (reason || capped.has(m.id)) continue;
+    if (reason) {
+      out.early.push({ id: m.id, claim: m.claim, kind: "suppressed", reason });
+      continue;
+    }
     try {
       const tv = templates.get(m.templateVersionId);
       if (!tv) throw new Error("template version not found");
@@ -83,8 +84,13 @@ export async function prepareBatch(claimed: ClaimedMessage[]): Promise<Prepared>
       out.ready.push({ m, raw });
     } catch (err) {
       // A template that cannot render for this customer will not render on a retry either.
-      out.early.push({ id: m.id, kind: "failed", detail: `render: ${(err as Error).message}`.slice(0, 500) });
+      out.early.push({ id: m.id, claim: m.claim, kind: "failed", detail: `render: ${(err as Error).message}`.slice(0, 500) });
     }
   }
+  // The cap counts only messages that can really go: after consent and rendering, and never counting
+  // this batch's own claims (a blocked or unrenderable one must not use up a customer's allowance).
+  const marketing = out.ready.filter((x) => x.m.topic.kind === "marketing").map((x) => x.m);
+  out.capped = await enforceCapAtSend(marketing, claimed.map((m) => m.id));
+  out.ready = out.ready.filter((x) => !out.capped.has(x.m.id));
   return out;
 }

@@ -1,24 +1,31 @@
 // Messages per second per SMTP transport, shared by every worker process through Redis (GCRA with
-// reservations): a batch reserves n slots in one round trip and learns how long to wait before
-// sending them. Bursts are bounded by a tenth of a second's worth of messages (at least one batch).
+// reservations): a batch reserves slots in one round trip and learns when each message may go. The
+// sender paces the hand-off message by message, so a burst never exceeds a tenth of a second's worth
+// of messages (at least one), whatever the batch size.
 import { config } from "../../platform/config.ts";
 import { redis } from "../../platform/redis.ts";
 
-// KEYS[1]: theoretical arrival time (ms) of the next free slot. ARGV: interval ms, n, burst ms.
-// Uses Redis' clock so that every process agrees on "now".
+// KEYS[1]: theoretical arrival time (ms) of the next free slot. ARGV: interval ms, n, burst ms,
+// max wait ms. Grants only the slots due within the max wait: a slot that is not granted is not
+// kept either, so a batch that has to come back later does not push everyone else further out.
+// Uses Redis' clock so that every process agrees on "now". Returns {granted, start offset ms}.
 const RESERVE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local interval = tonumber(ARGV[1])
 local n = tonumber(ARGV[2])
 local burst = tonumber(ARGV[3])
+local maxWait = tonumber(ARGV[4])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
-local newTat = tat + n * interval
-redis.call('SET', KEYS[1], tostring(newTat), 'PX', math.ceil(newTat - now + 60000))
-local wait = newTat - burst - now
-if wait < 0 then wait = 0 end
-return math.ceil(wait)
+local k = math.floor((maxWait + burst - (tat - now)) / interval)
+if k > n then k = n end
+if k < 0 then k = 0 end
+if k > 0 then
+  local newTat = tat + k * interval
+  redis.call('SET', KEYS[1], tostring(newTat), 'PX', math.ceil(newTat - now + 60000))
+end
+return {k, tostring(tat - now)}
 `;
 
 function transportKey(): string {
@@ -31,12 +38,22 @@ function transportKey(): string {
   return `${config.QUEUE_PREFIX}:smtp-rate:${target}`;
 }
 
-/** Reserves n sends; resolves with the milliseconds to wait before handing them to SMTP. */
-export async function reserveSends(n: number): Promise<number> {
-  if (n <= 0) return 0;
-  const rate = config.SMTP_RATE_PER_SECOND;
-  const interval = 1000 / rate;
-  const burstMs = Math.max(100, config.SEND_BATCH_SIZE * interval);
-  const wait = await redis().eval(RESERVE, 1, transportKey(), String(interval), String(n), String(burstMs));
-  return Number(wait) || 0;
+export interface Reservation {
+  /** How many of the requested messages got a slot (the first `granted`). */
+  granted: number;
+  /** Milliseconds from now until message i (0-based, i < granted) may be handed to SMTP. */
+  dueIn(i: number): number;
+  /** Milliseconds until the first message without a slot would be due: come back then. */
+  retryIn: number;
+}
+
+/** Reserves up to n sends, only those due within maxWaitMs. */
+export async function reserveSends(n: number, maxWaitMs: number): Promise<Reservation> {
+  const interval = 1000 / config.SMTP_RATE_PER_SECOND;
+  const burst = Math.max(100, interval);
+  if (n <= 0) return { granted: 0, dueIn: () => 0, retryIn: 0 };
+  const [granted, start] = (await redis().eval(RESERVE, 1, transportKey(), String(interval), String(n), String(burst), String(maxWaitMs))) as [number, string];
+  const offset = Number(start) || 0;
+  const due = (i: number) => Math.max(0, Math.ceil(offset + (i + 1) * interval - burst));
+  return { granted: Number(granted), dueIn: due, retryIn: Math.max(due(Number(granted)), 100) };
 }

@@ -9,7 +9,22 @@ import { enqueueDelivery } from "./dispatch.ts";
 
 const LIMIT = 5000;
 
+/**
+ * Sweeps in rounds of LIMIT rows until nothing is left or half the sweep interval is used (the lock
+ * outlives that), so a million jobs lost with a Redis restart come back in minutes, not hours.
+ */
 export async function sweep(): Promise<{ released: number; requeued: number }> {
+  const total = { released: 0, requeued: 0 };
+  const until = Date.now() + config.SEND_SWEEP_INTERVAL_MS / 2;
+  for (;;) {
+    const r = await sweepRound();
+    total.released += r.released;
+    total.requeued += r.requeued;
+    if ((r.released < LIMIT && r.requeued < LIMIT) || Date.now() > until) return total;
+  }
+}
+
+async function sweepRound(): Promise<{ released: number; requeued: number }> {
   // A claim older than the timeout: the worker died between claiming and recording. If it died after
   // SMTP accepted the message, re-sending duplicates it: the one at-least-once window (documented).
   const released = await pool.query<{ id: string }>(

@@ -30,13 +30,13 @@ export async function marketingCounts(customerIds: string[], includeInFlight: bo
  * `sending` (they passed this check already, or will be counted before theirs), let this batch's
  * messages through oldest first up to the cap, and mark the rest `suppressed` (frequency_cap) before
  * releasing the lock. So concurrent jobs never let a customer exceed the cap.
+ * `exclude`: every id of the worker's batch (its own claims are decided here, not counted as others').
  * Returns the ids it suppressed.
  */
-export async function enforceCapAtSend(batch: Array<{ id: string; customerId: string }>): Promise<Set<string>> {
+export async function enforceCapAtSend(batch: Array<{ id: string; customerId: string; claim: string }>, exclude: string[]): Promise<Set<string>> {
   const capped = new Set<string>();
   if (!capEnabled() || batch.length === 0) return capped;
   const customers = [...new Set(batch.map((m) => m.customerId))].sort();
-  const ids = batch.map((m) => m.id);
   return withTransaction(async (c) => {
     await c.query("SELECT pg_advisory_xact_lock(hashtext('fcap|' || x)) FROM unnest($1::text[]) AS x ORDER BY x", [customers]);
     const { rows } = await c.query<{ customer_id: string; n: number }>(
@@ -45,7 +45,7 @@ export async function enforceCapAtSend(batch: Array<{ id: string; customerId: st
         WHERE m.customer_id = ANY($1::uuid[]) AND NOT (m.id = ANY($3::uuid[]))
           AND ((m.status = 'sent' AND m.sent_at > now() - make_interval(days => $2::int)) OR m.status = 'sending')
         GROUP BY m.customer_id`,
-      [customers, config.FREQUENCY_CAP_DAYS, ids],
+      [customers, config.FREQUENCY_CAP_DAYS, exclude],
     );
     const counts = new Map(rows.map((r) => [r.customer_id, r.n]));
     for (const m of [...batch].sort((a, b) => (a.id < b.id ? -1 : 1))) {
@@ -54,13 +54,15 @@ export async function enforceCapAtSend(batch: Array<{ id: string; customerId: st
       else counts.set(m.customerId, n + 1);
     }
     if (capped.size > 0) {
+      const mine = batch.filter((m) => capped.has(m.id));
       await c.query(
         `WITH u AS (
-           UPDATE messages SET status = 'suppressed', reason = 'frequency_cap', claimed_at = NULL, updated_at = now()
-            WHERE id = ANY($1::uuid[]) AND status = 'sending' RETURNING id, customer_id)
+           UPDATE messages m SET status = 'suppressed', reason = 'frequency_cap', claimed_at = NULL, updated_at = now()
+             FROM unnest($1::uuid[], $2::timestamptz[]) AS v(id, claim)
+            WHERE m.id = v.id AND m.status = 'sending' AND m.claimed_at = v.claim RETURNING m.id, m.customer_id)
          INSERT INTO message_events (message_id, customer_id, type, detail, created_at)
          SELECT id, customer_id, 'suppressed', 'frequency_cap', now() FROM u`,
-        [[...capped]],
+        [mine.map((m) => m.id), mine.map((m) => m.claim)],
       );
     }
     return capped;

@@ -1,0 +1,133 @@
+// The last step of a delivery batch: each prepared message goes to SMTP at its rate-limit slot, when
+// the pool has room, and only if (1) consent and suppression were read at most RECHECK_MS ago (one
+// query per topic for the rest of the batch, not per message), (2) its claim is young enough that
+// the sweep cannot have handed the row to another worker, and (3) the process is not shutting down.
+import { config } from "../../platform/config.ts";
+import { sendRaw, smtpSlot } from "../../platform/mailer.ts";
+import { messagesOutcome } from "../../platform/metrics.ts";
+import type { ClaimedMessage, Outcome } from "./delivery.repository.ts";
+import { recordOutcome, recordOutcomes } from "./outcome-writer.ts";
+import { gate } from "./prepare.ts";
+import type { Reservation } from "./rate-limit.ts";
+import { classify, retryDelayMs } from "./smtp-outcome.ts";
+
+/** How stale the consent and suppression state may be when a message is handed to SMTP. */
+export const RECHECK_MS = 1000;
+
+export interface BatchReport {
+  claimed: number;
+  sent: number;
+  suppressed: number;
+  failed: number;
+  retried: number;
+  released: number;
+}
+
+export interface HandoffState {
+  report: BatchReport;
+  /** Claimed ids whose outcome is recorded (or being recorded) or whose message is with SMTP. */
+  handled: Set<string>;
+  /** Writes and sends still running; the batch awaits them. Each is marked handled at once. */
+  pending: Promise<unknown>[];
+  /** Messages to try again later, enqueued together when the batch's sends are done. */
+  retries: Outcome[];
+  settled?(ids: string[]): void;
+}
+
+// Set while workers shut down: claimed messages not yet handed to SMTP go back to `queued`.
+let draining = false;
+export const setDraining = (v: boolean) => {
+  draining = v;
+};
+export const isDraining = () => draining;
+
+/** A claim older than this is not used to send any more: the sweep may take it over at twice that. */
+export const maxClaimAgeMs = () => config.SEND_CLAIM_TIMEOUT_MS / 2;
+
+/** Adds a promise to the batch's pending work, handled at once so a rejection cannot go unobserved. */
+export function track(s: HandoffState, p: Promise<unknown>): void {
+  p.catch(() => undefined);
+  s.pending.push(p);
+}
+
+/** Records outcomes for messages that will not be sent, and settles them once written. */
+export function settleWithout(s: HandoffState, outcomes: Outcome[]): void {
+  if (outcomes.length === 0) return;
+  for (const o of outcomes) s.handled.add(o.id);
+  track(s, recordOutcomes(outcomes).then(() => s.settled?.(outcomes.map((o) => o.id))));
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits in short steps so that a shutdown does not wait out a long reservation. */
+async function waitTurn(ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (draining) return false;
+    await sleep(Math.min(100, until - Date.now()));
+  }
+  return !draining;
+}
+
+/** Hands the first `slots.granted` messages to SMTP; the caller releases whatever is left unhandled. */
+export async function handOff(batch: Array<{ m: ClaimedMessage; raw: string }>, slots: Reservation, s: HandoffState): Promise<void> {
+  const t0 = Date.now();
+  let checkedAt = -Infinity;
+  for (let i = 0; i < slots.granted; i++) {
+    const { m, raw } = batch[i];
+    if (s.handled.has(m.id)) continue;
+    const wait = t0 + slots.dueIn(i) - Date.now();
+    if (wait > 0 && !(await waitTurn(wait))) return;
+    const release = await smtpSlot();
+    let sending = false;
+    try {
+      if (draining || Date.now() - m.claimedAtMs > maxClaimAgeMs()) return;
+      if (Date.now() - checkedAt > RECHECK_MS) {
+        const started = Date.now();
+        const rest = batch.slice(i, slots.granted).map((x) => x.m).filter((x) => !s.handled.has(x.id));
+        const blocked = await gate(rest);
+        checkedAt = started;
+        const late: Outcome[] = rest.filter((x) => blocked.has(x.id)).map((x) => ({ id: x.id, claim: x.claim, kind: "suppressed", reason: blocked.get(x.id) }));
+        s.report.suppressed += late.length;
+        if (late.length > 0) messagesOutcome.inc({ outcome: "suppressed" }, late.length);
+        settleWithout(s, late);
+        if (s.handled.has(m.id)) continue;
+      }
+      s.handled.add(m.id);
+      sending = true;
+      track(s, sendOne(m, raw, s).finally(release));
+    } finally {
+      if (!sending) release();
+    }
+  }
+}
+
+async function sendOne(m: ClaimedMessage, raw: string, s: HandoffState): Promise<void> {
+  const outcome = await attempt(m, raw, s.report);
+  await recordOutcome(outcome);
+  if (outcome.kind === "retry") s.retries.push(outcome);
+  else s.settled?.([m.id]);
+}
+
+/** One SMTP attempt and its outcome: sent, retry later (4xx, connection, X.2.2), failed or bounced. */
+async function attempt(m: ClaimedMessage, raw: string, report: BatchReport): Promise<Outcome> {
+  const n = m.attempts + 1;
+  const base = { id: m.id, claim: m.claim, attempted: true };
+  try {
+    await sendRaw({ from: config.SENDER_EMAIL, to: m.customer.email!, raw });
+    report.sent++;
+    messagesOutcome.inc({ outcome: "sent" });
+    return { ...base, kind: "sent" };
+  } catch (err) {
+    const v = classify(err);
+    if (v.kind === "retry" && n < config.SEND_MAX_ATTEMPTS) {
+      report.retried++;
+      messagesOutcome.inc({ outcome: "retried" });
+      return { ...base, kind: "retry", detail: v.detail, retryAt: new Date(Date.now() + retryDelayMs(n)) };
+    }
+    report.failed++;
+    messagesOutcome.inc({ outcome: v.kind === "bounced" ? "bounced" : "failed" });
+    const detail = v.kind === "retry" ? `gave up after ${n} attempts: ${v.detail}` : v.detail;
+    return { ...base, kind: v.kind === "bounced" ? "bounced" : "failed", detail, addressHash: m.customer.emailHash };
+  }
+}
