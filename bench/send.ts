@@ -81,7 +81,7 @@ else if (role === "raw") {
     const id = newId();
     const customer = { id: newId(), email: `raw-${i}@bench.example`, name: `Customer raw-${i}@bench.example`, locale: null, timezone: null, attributes: {} };
     const unsub = unsubscribeUrl(customer.id, topic.id, id);
-    const r = renderMessage({ template, customer, persona: null, data: { order: `A-${i}` }, unsubscribeUrl: unsub, preferencesUrl: preferencesUrl(customer.id), kind: topic.kind });
+    const r = renderMessage({ template, customer, persona: null, data: { order: `A-${i}` }, unsubscribeUrl: unsub, preferencesUrl: preferencesUrl(customer.id, id.replace(/-/g, "")), kind: topic.kind });
     return { to: customer.email, raw: composeMime({ messageId: id, to: customer, subject: r.subject, html: r.html, text: r.text, topic, unsubscribeUrl: unsub }) };
   });
   const t0 = performance.now();

@@ -80,3 +80,48 @@ describe("customers, identity", () => {
     expect(await db.customer.findUniqueOrThrow({ where: { id: c.id } })).toMatchObject({ name: null, email: null });
   });
 });
+
+describe("customers, timeline", () => {
+  it("when a customer has consent changes and messages, then the timeline lists them newest first and the cursor walks it without gaps", async () => {
+    const topic = rid("tl-");
+    expect((await h.api("POST", "/v1/topics", { key: topic, name: "Timeline news", kind: "marketing" })).status).toBe(201);
+    const tpl = rid("tl-");
+    expect((await h.api("POST", "/v1/templates", { key: tpl, name: "T", subject: "Hi", html: "<p>Hi {{customer.name}}</p>" })).status).toBe(201);
+    const c = (await h.api("POST", "/v1/customers", { email: email("tl"), name: "Tim" })).body;
+    await h.api("PUT", `/v1/customers/${c.id}/consents/${topic}`, { status: "opted_in", source: "signup" });
+    const m = await h.api("POST", "/v1/messages", { to: { customerId: c.id }, template: tpl, topic });
+    expect(m.status).toBe(202);
+    await h.api("PUT", `/v1/customers/${c.id}/consents/${topic}`, { status: "opted_out", source: "support" });
+
+    const all = (await h.api("GET", `/v1/customers/${c.id}/timeline`)).body.data;
+    // The message row shows its current status; its events (accepted, ...) are engagement entries.
+    expect(all.map((e: any) => [e.kind, e.type])).toEqual([
+      ["consent", "opted_out"],
+      ["message", "queued"],
+      ["engagement", "accepted"],
+      ["consent", "opted_in"],
+    ]);
+    expect(all.find((e: any) => e.kind === "message")).toMatchObject({ messageId: m.body.id, topic, template: tpl });
+    const times = all.map((e: any) => Date.parse(e.at));
+    expect([...times].sort((a, b) => b - a)).toEqual(times);
+
+    const walked: unknown[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: any = await h.api("GET", `/v1/customers/${c.id}/timeline?limit=1${cursor ? `&cursor=${cursor}` : ""}`);
+      walked.push(...page.body.data);
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(walked).toEqual(all);
+  });
+
+  it("when the timeline cursor was not written by the API, then 400 problem+json", async () => {
+    const c = (await h.api("POST", "/v1/customers", { email: email("tlc") })).body;
+    for (const raw of ["-005000-01-01T00:00:00Z|consent|1", "2026-01-01T00:00:00Z|nope|1", "garbage"]) {
+      const r = await h.api("GET", `/v1/customers/${c.id}/timeline?cursor=${Buffer.from(raw).toString("base64url")}`);
+      expect(r.status, raw).toBe(400);
+      expect(r.headers.get("content-type")).toMatch(/application\/problem\+json/);
+    }
+  });
+});
+

@@ -38,6 +38,20 @@ describe("edge", () => {
     const huge = JSON.stringify({ email: "x@example.com", attributes: { blob: "x".repeat(17 * 1024 * 1024) } });
     const r = await h.api("POST", "/v1/customers", undefined, { raw: huge, headers: { "content-type": "application/json" } });
     problem(r, 413);
+    // Outside imports the limit is API_BODY_LIMIT (4 MB).
+    const addr = email("big");
+    const big = JSON.stringify({ email: addr, attributes: { blob: "x".repeat(5 * 1024 * 1024) } });
+    problem(await h.api("POST", "/v1/customers", undefined, { raw: big, headers: { "content-type": "application/json" } }), 413);
+    expect(await db.customer.count({ where: { email: { equals: addr, mode: "insensitive" } } })).toBe(0);
+  });
+
+  it("when a request without a valid API key carries a body, then 401 before the body is read", async () => {
+    // Malformed JSON would be a 400 if it were parsed first; megabytes of tiny objects cost real CPU.
+    const junk = `[${"{},".repeat(1_000_000)}`;
+    for (const key of [null, "rk_live_not-a-real-key"]) {
+      const r = await h.api("POST", "/v1/customers", undefined, { raw: junk, headers: { "content-type": "application/json" }, key });
+      problem(r, 401);
+    }
   });
 
   it("when the route does not exist, then 404 problem+json; a JSON array body or wrong content type is refused cleanly", async () => {
@@ -57,6 +71,19 @@ describe("edge, hostile input", () => {
     problem(r, 400);
     expect(r.body.errors).toEqual([{ path: "name", message: expect.stringMatching(/NUL/) }]);
     expect(await db.topic.count({ where: { key } })).toBe(0);
+  });
+
+  it("when a JSON key holds a NUL or a string an unpaired surrogate, then 400 and nothing is stored (PostgreSQL could not store them)", async () => {
+    for (const attrs of ['{"a\\u0000b":1}', '{"note":"x\\ud800y"}', '{"\\udc00":1}']) {
+      const addr = email("jsonb");
+      const r = await h.api("POST", "/v1/customers", undefined, { raw: `{"email":"${addr}","attributes":${attrs}}`, headers: { "content-type": "application/json" } });
+      problem(r, 400);
+      expect(await db.customer.count({ where: { email: { equals: addr, mode: "insensitive" } } })).toBe(0);
+    }
+    // A surrogate pair (an emoji written as escapes) is fine.
+    const ok = await h.api("POST", "/v1/customers", undefined, { raw: `{"email":"${email("pair")}","attributes":{"mood":"\\ud83d\\ude00"}}`, headers: { "content-type": "application/json" } });
+    expect(ok.status).toBe(201);
+    expect(ok.body.attributes.mood).toBe("\u{1F600}");
   });
 
   it("when JSON is nested thousands of levels deep, then 400 and the process keeps serving", async () => {

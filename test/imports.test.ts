@@ -262,6 +262,20 @@ describe("customer import", () => {
     expect(await db.import.count({ where: mine })).toBe(before);
   });
 
+  it("when a CSV header has thousands of columns, then 400 at once and nothing is queued; clashing nested columns are still found", async () => {
+    const before = await db.import.count({ where: mine });
+    const wide = ["email", ...Array.from({ length: 20_000 }, (_, i) => `attributes.a${i}`)].join(",");
+    const started = performance.now();
+    const r = await csv(`${wide}\n${rid("wide")}@example.com\n`);
+    expect(r.status).toBe(400);
+    expect(r.body.detail).toMatch(/20001 columns; at most 1000/);
+    expect(performance.now() - started).toBeLessThan(2000);
+    const clash = await csv(`email,attributes.a,attributes.a.b,attributes.x.y,attributes.x.z\n${rid("cl")}@example.com,1,2,3,4\n`);
+    expect(clash.status).toBe(400);
+    expect(clash.body.errors).toEqual([{ path: "header", message: expect.stringMatching(/'attributes.a' clashes/) }]);
+    expect(await db.import.count({ where: mine })).toBe(before);
+  });
+
   it("when JSON import attributes carry __proto__ and constructor keys, then nothing is polluted and the attributes are stored as plain data", async () => {
     const addr = `${rid("proto")}@example.com`;
     // Raw text: a JS object literal would turn "__proto__" into a prototype before it is sent.

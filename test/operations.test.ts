@@ -1,3 +1,4 @@
+import { request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { networkInterfaces } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -48,6 +49,29 @@ describe("operations from another host", () => {
     } finally {
       await new Promise((r) => server.close(r));
     }
+  });
+});
+
+describe("operations through a local proxy", () => {
+  /** A raw request from 127.0.0.1 with exactly these headers (fetch would not let us set Host). */
+  const local = (path: string, headers: Record<string, string>) =>
+    new Promise<number>((resolve, reject) => {
+      const req = request({ host: "127.0.0.1", port: new URL(h.baseUrl).port, path, headers }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on("error", reject);
+      req.end();
+    });
+
+  it("when a loopback request was forwarded by a proxy or names another host, then /metrics is 403; a plain local one is 200", async () => {
+    const port = new URL(h.baseUrl).port;
+    expect(await local("/metrics", { host: `127.0.0.1:${port}` })).toBe(200);
+    expect(await local("/metrics", { host: `localhost:${port}` })).toBe(200);
+    expect(await local("/metrics", { host: `127.0.0.1:${port}`, "x-forwarded-for": "203.0.113.9" })).toBe(403);
+    expect(await local("/metrics", { host: `127.0.0.1:${port}`, forwarded: "for=203.0.113.9" })).toBe(403);
+    // DNS rebinding: a page on attacker.example resolved to 127.0.0.1.
+    expect(await local("/metrics", { host: `attacker.example:${port}` })).toBe(403);
   });
 });
 

@@ -18,6 +18,12 @@ afterAll(async () => {
 const statusOf = async (id: string) =>
   Object.fromEntries((await h.api("GET", `/v1/customers/${id}/consents`)).body.data.map((c: any) => [c.topic, c.status]));
 
+/** The link an email to the customer's current address carries. */
+async function linkFor(customerId: string) {
+  const c = await db.customer.findUniqueOrThrow({ where: { id: customerId } });
+  return preferencesUrl(customerId, c.emailHash!);
+}
+
 describe("preference center", () => {
   it("when a customer changes topics in the browser, then consent follows, each change is in the ledger, and a double opt-in topic asks for confirmation", async () => {
     const [a, b, d] = [rid("pa-"), rid("pb-"), rid("pd-")];
@@ -28,7 +34,7 @@ describe("preference center", () => {
     await h.api("PUT", `/v1/customers/${c.id}/consents/${a}`, { status: "opted_in", source: "signup" });
 
     const page = await browser.newPage();
-    await page.goto(preferencesUrl(c.id));
+    await page.goto(await linkFor(c.id));
     expect(await page.isChecked(`#topic-${a}`)).toBe(true);
     expect(await page.isChecked(`#topic-${b}`)).toBe(false);
     await page.uncheck(`#topic-${a}`);
@@ -53,11 +59,25 @@ describe("preference center", () => {
 
   it("when the preferences token is tampered with, then 404 and nothing changes", async () => {
     const c = (await h.api("POST", "/v1/customers", { email: email("pref") })).body;
-    const url = preferencesUrl(c.id);
+    const url = await linkFor(c.id);
     const bad = url.slice(0, -2) + (url.endsWith("xx") ? "yy" : "xx");
     expect((await fetch(bad)).status).toBe(404);
     const post = await fetch(bad, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "action=unsubscribe_all" });
     expect(post.status).toBe(404);
     expect(await db.consentEvent.count({ where: { customerId: c.id } })).toBe(0);
+  });
+
+  it("when the customer's address was changed, then a link sent to the old address opens nothing and changes nothing", async () => {
+    const topic = rid("pold-");
+    await h.api("POST", "/v1/topics", { key: topic, name: `Old ${topic}`, kind: "marketing" });
+    const c = (await h.api("POST", "/v1/customers", { email: email("pref") })).body;
+    const old = await linkFor(c.id);
+    expect((await fetch(old)).status).toBe(200);
+    expect((await h.api("PATCH", `/v1/customers/${c.id}`, { email: email("moved") })).status).toBe(200);
+    expect((await fetch(old)).status).toBe(404);
+    const post = await fetch(old, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `topics=${topic}` });
+    expect(post.status).toBe(404);
+    expect(await db.consentEvent.count({ where: { customerId: c.id } })).toBe(0);
+    expect((await fetch(await linkFor(c.id))).status).toBe(200);
   });
 });

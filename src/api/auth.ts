@@ -19,19 +19,32 @@ export function principal(req: Request): Principal {
 /** Admin is always admitted; list the other roles a route allows. */
 export type GuardedHandler = RequestHandler & { roles: Role[] };
 
+async function authenticateRequest(req: Request, res: Response): Promise<Principal> {
+  if (req.principal) return req.principal;
+  const header = req.get("authorization") ?? "";
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!m) {
+    res.setHeader("WWW-Authenticate", 'Bearer realm="rapport"');
+    throw new AppError("unauthorized", "Send an API key as 'Authorization: Bearer <key>'");
+  }
+  const p = await authenticate(m[1]);
+  if (!p) {
+    res.setHeader("WWW-Authenticate", 'Bearer realm="rapport", error="invalid_token"');
+    throw new AppError("unauthorized", "The API key is unknown or revoked");
+  }
+  req.principal = p;
+  return p;
+}
+
+/** Every /v1 request, before its body is parsed: a valid key or 401. */
+export async function authenticated(req: Request, res: Response, next: NextFunction) {
+  await authenticateRequest(req, res);
+  next();
+}
+
 export function allow(...roles: Role[]): GuardedHandler {
   const guard = async (req: Request, res: Response, next: NextFunction) => {
-    const header = req.get("authorization") ?? "";
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!m) {
-      res.setHeader("WWW-Authenticate", 'Bearer realm="rapport"');
-      throw new AppError("unauthorized", "Send an API key as 'Authorization: Bearer <key>'");
-    }
-    const p = await authenticate(m[1]);
-    if (!p) {
-      res.setHeader("WWW-Authenticate", 'Bearer realm="rapport", error="invalid_token"');
-      throw new AppError("unauthorized", "The API key is unknown or revoked");
-    }
+    const p = await authenticateRequest(req, res);
     if (p.role !== "admin" && !roles.includes(p.role)) {
       throw new AppError("forbidden", `This route needs one of the roles: ${["admin", ...roles].join(", ")}`);
     }
@@ -46,8 +59,18 @@ export function allow(...roles: Role[]): GuardedHandler {
  * The development outbox has no API key (a newcomer opens it in a browser), so it answers only to
  * this machine: captured mail holds personal data and working unsubscribe and preference links.
  */
-// The socket address, never X-Forwarded-For: behind a proxy every request would look local.
-const isLoopback = (req: Request) => ["127.0.0.1", "::1", "::ffff:127.0.0.1"].includes(req.socket.remoteAddress ?? "");
+const LOOPBACK = ["127.0.0.1", "::1", "::ffff:127.0.0.1"];
+const LOCAL_HOST = /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/i;
+/**
+ * A request from this machine, not relayed: the socket is loopback, no proxy forwarded it (behind a
+ * local reverse proxy every request arrives from 127.0.0.1) and the Host names this machine (a web
+ * page using DNS rebinding reaches 127.0.0.1 under its own host name).
+ */
+const isLoopback = (req: Request) =>
+  LOOPBACK.includes(req.socket.remoteAddress ?? "") &&
+  req.get("x-forwarded-for") === undefined &&
+  req.get("forwarded") === undefined &&
+  LOCAL_HOST.test(req.get("host") ?? "");
 
 export function loopbackOnly(req: Request, _res: Response, next: NextFunction) {
   if (isLoopback(req)) return next();

@@ -1,6 +1,8 @@
-// Body parsing for the JSON API and the public forms. JSON is checked while it is parsed: strings
-// with NUL characters (PostgreSQL cannot store them) and nesting deeper than 32 levels (a stack
-// overflow waiting to happen in later JSON.stringify calls) are refused with a 400 naming the key.
+// Body parsing for the JSON API and the public forms. JSON is checked while it is parsed: nesting
+// deeper than 32 levels (a stack overflow waiting to happen in later JSON.stringify calls) is refused
+// by a linear scan of the raw bytes; strings and keys that PostgreSQL's jsonb cannot store (NUL,
+// unpaired surrogates) are refused by the reviver with a 400 naming the key.
+import type { IncomingMessage } from "node:http";
 import express from "express";
 import { config } from "../platform/config.ts";
 
@@ -8,26 +10,40 @@ const MAX_DEPTH = 32;
 /** body-parser keeps only the message of errors thrown while parsing: this prefix marks ours. */
 export const REJECT_PREFIX = "rapport-reject|";
 
-// JSON.parse calls the reviver bottom-up, so a container's depth is 1 + its deepest child's. Objects
-// are fresh per parse, so one WeakMap serves every request and forgets them with the body.
-const depth = new WeakMap<object, number>();
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/** One pass over the raw body: bracket depth outside strings. Linear, no allocation per value. */
+function checkDepth(_req: IncomingMessage, _res: unknown, buf: Buffer): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < buf.length; i++) {
+    const c = buf[i];
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+    } else if (c === QUOTE) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > MAX_DEPTH) throw new Error(`${REJECT_PREFIX}|JSON may not be nested deeper than ${MAX_DEPTH} levels`);
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+}
+
+const unpaired = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const storable = (s: string) => !s.includes("\u0000") && !unpaired.test(s);
 
 function reviver(key: string, value: unknown): unknown {
-  if (typeof value === "string" && value.includes("\u0000")) {
-    throw new Error(`${REJECT_PREFIX}${key}|Strings may not contain NUL characters`);
-  }
-  if (value !== null && typeof value === "object") {
-    let d = 1;
-    for (const child of Object.values(value)) {
-      if (child !== null && typeof child === "object") d = Math.max(d, 1 + (depth.get(child) ?? 1));
-    }
-    if (d > MAX_DEPTH) throw new Error(`${REJECT_PREFIX}${key}|JSON may not be nested deeper than ${MAX_DEPTH} levels`);
-    depth.set(value, d);
+  if (!storable(key)) throw new Error(`${REJECT_PREFIX}${key.replace(/[^\x20-\x7e]/g, "?")}|Keys may not contain NUL characters or unpaired surrogates`);
+  if (typeof value === "string" && !storable(value)) {
+    throw new Error(`${REJECT_PREFIX}${key}|Strings may not contain NUL characters or unpaired surrogates`);
   }
   return value;
 }
 
-export const jsonBody = () => express.json({ limit: config.BODY_LIMIT, type: ["application/json", "application/*+json"], reviver });
+const jsonTypes = ["application/json", "application/*+json"];
+
+/** The API's JSON bodies (API_BODY_LIMIT); imports have their own, larger limit (BODY_LIMIT). */
+export const jsonBody = (limit = config.API_BODY_LIMIT) => express.json({ limit, type: jsonTypes, reviver, verify: checkDepth });
 
 export const csvBody = () => express.text({ limit: config.BODY_LIMIT, type: ["text/csv", "text/plain"] });
 

@@ -2,6 +2,7 @@
 import type { ErrorRequestHandler, Response } from "express";
 import { AppError, errorCodes, type ErrorCode, type FieldError } from "../platform/errors.ts";
 import { logger } from "../platform/logger.ts";
+import { scrubAddresses } from "../platform/scrub.ts";
 import { REJECT_PREFIX } from "./body.ts";
 
 export function sendProblem(
@@ -65,6 +66,12 @@ export const problemMiddleware: ErrorRequestHandler = (err, req, res, _next) => 
     return;
   }
   // Logged by route template, never the raw path: public paths carry tokens.
-  logger.error({ err, method: req.method, route: req.route?.path ?? "unmatched" }, "unhandled error");
+  // Only name, code, message and stack: driver errors carry `detail`/`where` fields that quote the
+  // values (emails, attributes) of the failing statement.
+  const e = (err ?? {}) as { name?: string; code?: string; stack?: string };
+  logger.error(
+    { err: { type: e.name, code: e.code, message: scrubAddresses(message), stack: scrubAddresses(String(e.stack ?? ""), 4000) }, method: req.method, route: req.route?.path ?? "unmatched" },
+    "unhandled error",
+  );
   sendProblem(res, "internal", "An unexpected error occurred; it has been logged.", instance);
 };

@@ -13,6 +13,12 @@ describe("config", () => {
     const c = loadConfig({ NODE_ENV: "production", RAPPORT_SECRET: "s".repeat(32), RAPPORT_PUBLIC_URL: "https://mail.example.com/" });
     expect(c).toMatchObject({ isProduction: true, DATABASE_CREATE: false, publicUrl: "https://mail.example.com" });
   });
+  it("when TRUST_PROXY is a number or a boolean, then Express gets a hop count or a boolean, not an address", () => {
+    expect(loadConfig({}).TRUST_PROXY).toBe("loopback");
+    expect(loadConfig({ TRUST_PROXY: "1" }).TRUST_PROXY).toBe(1);
+    expect(loadConfig({ TRUST_PROXY: "true" }).TRUST_PROXY).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: "10.0.0.0/8, loopback" }).TRUST_PROXY).toBe("10.0.0.0/8, loopback");
+  });
   it("when a value is invalid, then the error names the setting", () => {
     expect(() => loadConfig({ PORT: "eighty" })).toThrow(/PORT/);
     expect(() => loadConfig({ RAPPORT_SECRET: "short" })).toThrow(/RAPPORT_SECRET/);

@@ -42,10 +42,17 @@ const schema = z.object({
   // Hours a double opt-in confirmation link stays valid.
   CONFIRM_TOKEN_TTL_HOURS: z.coerce.number().int().min(1).default(72),
   // 10,000-row JSON imports are ~6 MB; anything larger is refused with 413.
+  // Bulk imports (JSON or CSV); every other JSON body has API_BODY_LIMIT.
   BODY_LIMIT: z.string().default("16mb"),
+  API_BODY_LIMIT: z.string().default("4mb"),
   // Which proxies may set X-Forwarded-For (Express "trust proxy"): the client IP goes into the
   // consent ledger as evidence, so only trusted hops count. E.g. "loopback", "10.0.0.0/8", "1".
-  TRUST_PROXY: z.string().default("loopback"),
+  // A number is a hop count and "true"/"false" a boolean for Express; anything else a list of
+  // addresses/subnets/names. (Given as a string, "1" would be read as an address and trust nothing.)
+  TRUST_PROXY: z
+    .string()
+    .default("loopback")
+    .transform((v): string | number | boolean => (/^\d+$/.test(v) ? Number(v) : v === "true" ? true : v === "false" ? false : v)),
   // When set, GET /metrics requires "Authorization: Bearer <METRICS_TOKEN>"; unset, loopback only.
   METRICS_TOKEN: z.string().min(16).optional(),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(8),

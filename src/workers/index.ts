@@ -1,6 +1,7 @@
 // Queue entry points. Each worker parses its job and calls a use case; nothing else lives here.
 import { Worker, type Job, type Processor } from "bullmq";
 import { config } from "../platform/config.ts";
+import { scrubAddresses } from "../platform/scrub.ts";
 import { logger } from "../platform/logger.ts";
 import { QueueNames, type QueueName } from "../platform/queues.ts";
 import { createRedis } from "../platform/redis.ts";
@@ -39,9 +40,9 @@ export function startWorkers(): RunningWorkers {
   const workers = specs.map((s) => {
     const w = new Worker(s.queue, s.processor, { connection, prefix: config.QUEUE_PREFIX, concurrency: s.concurrency });
     w.on("failed", (job: Job | undefined, err: Error) =>
-      logger.warn({ queue: s.queue, jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, "job failed"),
+      logger.warn({ queue: s.queue, jobId: job?.id, attempt: job?.attemptsMade, err: scrubAddresses(err.message) }, "job failed"),
     );
-    w.on("error", (err) => logger.error({ queue: s.queue, err: err.message }, "worker error"));
+    w.on("error", (err) => logger.error({ queue: s.queue, err: scrubAddresses(err.message) }, "worker error"));
     return w;
   });
   return {

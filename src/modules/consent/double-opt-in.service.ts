@@ -4,6 +4,7 @@ import { config } from "../../platform/config.ts";
 import { logger } from "../../platform/logger.ts";
 import { mailer } from "../../platform/mailer.ts";
 import { db } from "../../platform/prisma.ts";
+import { scrubAddresses } from "../../platform/scrub.ts";
 import { escapeHtml as esc } from "../../platform/html.ts";
 import { withTransaction } from "../../platform/sql.ts";
 import { confirmUrl, readConfirm } from "../public-links/public-links.service.ts";
@@ -24,13 +25,17 @@ export async function sendConfirmationEmail(customerId: string, topicId: string)
   const link = confirmUrl(customerId, topicId, consent.updatedAt);
   const wording = wordingOf(topic);
   const from = `"${config.SENDER_NAME.replace(/"/g, "")}" <${config.SENDER_EMAIL}>`;
-  await mailer().sendMail({
+  // SMTP errors quote the recipient; the job's failure reason (kept by BullMQ) and logs must not.
+  const send = mailer().sendMail({
     from,
     to: customer.email,
     replyTo: config.SENDER_REPLY_TO,
     subject: `Please confirm your subscription: ${topic.name}`,
     text: `Hello${customer.name ? ` ${customer.name}` : ""},\n\nYou asked to receive: ${wording}\n\nConfirm here: ${link}\n\nIf this was not you, ignore this email and nothing will be sent.\n\n${config.SENDER_NAME}, ${config.SENDER_POSTAL_ADDRESS}\n`,
     html: `<p>Hello${customer.name ? ` ${esc(customer.name)}` : ""},</p><p>You asked to receive: <strong>${esc(wording)}</strong></p><p><a href="${esc(link)}">Confirm my subscription</a></p><p>If this was not you, ignore this email and nothing will be sent.</p><p style="color:#666;font-size:12px">${esc(config.SENDER_NAME)}, ${esc(config.SENDER_POSTAL_ADDRESS)}</p>`,
+  });
+  await send.catch((err: { response?: string; message?: string }) => {
+    throw new Error(`confirmation email not accepted: ${scrubAddresses(String(err.response ?? err.message))}`);
   });
   logger.info({ customerId, topicId }, "double opt-in confirmation sent");
   return "sent";

@@ -15,9 +15,9 @@ export interface PreferenceTopic {
 /** Null when the token is invalid or the customer no longer exists. */
 export async function loadPreferences(token: string): Promise<{ customerId: string; name: string | null; topics: PreferenceTopic[] } | null> {
   const claims = readPreferences(token);
-  if (!claims) return null;
-  const customer = await db.customer.findFirst({ where: { id: claims.c, erasedAt: null }, select: { id: true, name: true } });
-  if (!customer) return null;
+  if (!claims || typeof claims.a !== "string" || claims.a.length < 16) return null;
+  const customer = await db.customer.findFirst({ where: { id: claims.c, erasedAt: null }, select: { id: true, name: true, emailHash: true } });
+  if (!customer?.emailHash?.startsWith(claims.a)) return null;
   const [topics, consents] = await Promise.all([
     db.topic.findMany({ where: { kind: "marketing" }, orderBy: { name: "asc" } }),
     db.consent.findMany({ where: { customerId: customer.id, channel: "email" } }),

@@ -1,5 +1,6 @@
 // The customer's timeline: every touchpoint, newest first — messages, engagement and consent events —
 // in one keyset-paginated UNION query.
+import { AppError } from "../../platform/errors.ts";
 import { pool } from "../../platform/prisma.ts";
 
 export interface TimelineEntry {
@@ -50,10 +51,16 @@ export async function timeline(customerId: string, limit: number, cursor?: { at:
   return { data, nextCursor };
 }
 
+const KINDS = new Set(["message", "engagement", "consent"]);
+
+/** A cursor this API did not write is a 400, never a silent restart or a database error. */
 export function decodeTimelineCursor(c: string | undefined): { at: Date; key: string } | undefined {
   if (!c) return undefined;
-  const [at, kind, id] = Buffer.from(c, "base64url").toString("utf8").split("|");
+  const [at, kind, id, ...rest] = Buffer.from(c, "base64url").toString("utf8").split("|");
   const d = new Date(at);
-  if (!kind || !id || Number.isNaN(d.getTime())) return undefined;
+  const year = d.getUTCFullYear();
+  if (!kind || !id || rest.length > 0 || !KINDS.has(kind) || id.length > 64 || Number.isNaN(d.getTime()) || year < 1970 || year > 9999) {
+    throw new AppError("validation", "The cursor is not valid", { errors: [{ path: "cursor", message: "Invalid cursor" }] });
+  }
   return { at: d, key: `${kind}|${id}` };
 }

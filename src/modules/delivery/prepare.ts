@@ -73,7 +73,7 @@ export async function prepareBatch(claimed: ClaimedMessage[]): Promise<Prepared>
         persona: personas.get(m.customerId)?.persona ?? null,
         data: m.data,
         unsubscribeUrl: unsub,
-        preferencesUrl: preferencesUrl(m.customerId),
+        preferencesUrl: preferencesUrl(m.customerId, m.customer.emailHash!),
         touchpoints: touchpoints.get(m.customerId),
         kind: m.topic.kind,
       });

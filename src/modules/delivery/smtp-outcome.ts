@@ -4,6 +4,7 @@
 //   5.1.x bad recipient address          -> bounced, address suppressed (not 5.1.7/5.1.8: the sender's)
 //   other 5xx                            -> failed
 import { config } from "../../platform/config.ts";
+import { scrubAddresses } from "../../platform/scrub.ts";
 
 export type SmtpVerdict = { kind: "retry"; detail: string } | { kind: "failed"; detail: string } | { kind: "bounced"; detail: string };
 
@@ -15,7 +16,7 @@ interface SmtpError {
 }
 
 /** SMTP diagnostics often quote the address; keep the rest, never the address. */
-export const scrub = (s: string) => s.replace(/[^\s<>"'(),;:]+@[^\s<>"'(),;:]+/g, "[address]").slice(0, 500);
+export const scrub = (s: string) => scrubAddresses(s);
 
 export function classify(err: unknown): SmtpVerdict {
   const e = (err ?? {}) as SmtpError;

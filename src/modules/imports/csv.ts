@@ -48,8 +48,16 @@ function column(name: string): CsvColumn | string {
   return `Unknown column '${name}' (${HELP})`;
 }
 
+// Far more than any real customer file; bounds the header checks and each row's object.
+const MAX_COLUMNS = 1000;
+
 /** Checks the header row (400 on unknown, duplicate or clashing columns, or no email column). */
 export function readHeader(header: string[]): CsvColumn[] {
+  if (header.length > MAX_COLUMNS) {
+    throw new AppError("validation", `The CSV header has ${header.length} columns; at most ${MAX_COLUMNS} are allowed`, {
+      errors: [{ path: "header", message: `At most ${MAX_COLUMNS} columns` }],
+    });
+  }
   const errors: FieldError[] = [];
   const columns: CsvColumn[] = [];
   const seen = new Set<string>();
@@ -61,9 +69,11 @@ export function readHeader(header: string[]): CsvColumn[] {
     seen.add(name);
   });
   // "attributes.a" next to "attributes.a.b" cannot both hold: one is a value, the other an object.
-  const attrs = columns.flatMap((c) => (c.kind === "attribute" ? [c.path.join(".")] : []));
-  for (const a of attrs) {
-    if (attrs.some((b) => b.startsWith(`${a}.`))) errors.push({ path: "header", message: `Column 'attributes.${a}' clashes with a nested attribute column` });
+  // Every proper prefix of every path in one set: linear in the header, not quadratic.
+  const attrs = columns.flatMap((c) => (c.kind === "attribute" ? [c.path] : []));
+  const parents = new Set(attrs.flatMap((p) => p.slice(1).map((_, i) => p.slice(0, i + 1).join("."))));
+  for (const a of attrs.map((p) => p.join("."))) {
+    if (parents.has(a)) errors.push({ path: "header", message: `Column 'attributes.${a}' clashes with a nested attribute column` });
   }
   if (!header.includes("email")) errors.push({ path: "header", message: "The header has no 'email' column" });
   if (errors.length) throw new AppError("validation", `The CSV header is invalid: ${errors.map((e) => e.message).join("; ")}`, { errors });

@@ -5,7 +5,8 @@ import { config } from "../../platform/config.ts";
 import { signToken, verifyToken, type TokenClaims } from "../../platform/secrets.ts";
 
 export interface UnsubscribeClaims extends TokenClaims { p: "u"; c: string; t: string; m?: string }
-export interface PreferencesClaims extends TokenClaims { p: "p"; c: string }
+/** `a`: the start of the customer's address hash when the link was sent; a changed address voids it. */
+export interface PreferencesClaims extends TokenClaims { p: "p"; c: string; a: string }
 /** `s`: when the consent became pending; a link confirms only the request it was sent for. */
 export interface ConfirmClaims extends TokenClaims { p: "c"; c: string; t: string; s: number; j: string; exp: number }
 export interface OpenClaims extends TokenClaims { p: "o"; m: string }
@@ -19,8 +20,10 @@ export const unsubscribeToken = (customerId: string, topicId: string, messageId?
 export const unsubscribeUrl = (customerId: string, topicId: string, messageId?: string) =>
   url("/u", unsubscribeToken(customerId, topicId, messageId));
 
-export const preferencesToken = (customerId: string) => signToken({ p: "p", c: customerId });
-export const preferencesUrl = (customerId: string) => url("/preferences", preferencesToken(customerId));
+// Bound to the address as well as the customer: after an address correction, whoever reads mail at
+// the old address can no longer change the customer's subscriptions.
+export const preferencesToken = (customerId: string, emailHash: string) => signToken({ p: "p", c: customerId, a: emailHash.slice(0, 16) });
+export const preferencesUrl = (customerId: string, emailHash: string) => url("/preferences", preferencesToken(customerId, emailHash));
 
 /** Single-use (jti recorded on use), expiring, and bound to one pending request. */
 export function confirmUrl(customerId: string, topicId: string, pendingSince: Date, now = Date.now()) {
