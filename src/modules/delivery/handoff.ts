@@ -95,15 +95,21 @@ export async function handOff(batch: Array<{ m: ClaimedMessage; raw: string }>, 
       }
       s.handled.add(m.id);
       sending = true;
-      track(s, sendOne(m, raw, s).finally(release));
+      track(s, sendOne(m, raw, s, release));
     } finally {
       if (!sending) release();
     }
   }
 }
 
-async function sendOne(m: ClaimedMessage, raw: string, s: HandoffState): Promise<void> {
-  const outcome = await attempt(m, raw, s.report);
+/** The pool slot is given back as soon as SMTP answered: recording the outcome needs no connection. */
+async function sendOne(m: ClaimedMessage, raw: string, s: HandoffState, release: () => void): Promise<void> {
+  let outcome: Outcome;
+  try {
+    outcome = await attempt(m, raw, s.report);
+  } finally {
+    release();
+  }
   await recordOutcome(outcome);
   if (outcome.kind === "retry") s.retries.push(outcome);
   else s.settled?.([m.id]);
