@@ -58,22 +58,34 @@ export interface SmtpResult {
 
 // nodemailer's pool queues without bound. Handing it at most two messages per connection keeps every
 // connection busy while a message waits here instead, where its sender can still check that it should
-// go (consent, claim age) right before the hand-off.
-let slotsFree = config.SMTP_POOL_SIZE * 2;
-const slotWaiters: Array<() => void> = [];
+// go (consent, claim age) right before the hand-off. Two, not more: a message handed over may wait
+// behind one other for up to socketTimeout, and half the claim timeout (when a sender stops using a
+// claim) plus that wait must stay below the claim timeout (150 s + 2 x 60 s < 300 s by default).
+const SLOTS_PER_CONNECTION = 2;
+let slotsFree = config.SMTP_POOL_SIZE * SLOTS_PER_CONNECTION;
+const slotWaiters: Array<(release: () => void) => void> = [];
 
-/** Waits for room in the SMTP pool; call the returned function once the send has finished. */
-export async function smtpSlot(): Promise<() => void> {
-  if (slotsFree > 0) slotsFree--;
-  else await new Promise<void>((r) => slotWaiters.push(r));
+function slotRelease(): () => void {
   let released = false;
   return () => {
     if (released) return;
     released = true;
     const next = slotWaiters.shift();
-    if (next) next();
+    if (next) next(slotRelease());
     else slotsFree++;
   };
+}
+
+/** Room in the SMTP pool now (call the returned function once SMTP answered), or null. */
+export function takeSmtpSlot(): (() => void) | null {
+  if (slotsFree === 0) return null;
+  slotsFree--;
+  return slotRelease();
+}
+
+/** Waits for room in the SMTP pool (first come, first served). */
+export function waitSmtpSlot(): Promise<() => void> {
+  return new Promise((resolve) => slotWaiters.push(resolve));
 }
 
 export async function sendRaw(msg: OutgoingRaw): Promise<SmtpResult> {

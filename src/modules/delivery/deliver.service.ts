@@ -48,6 +48,7 @@ export async function deliverBatch(ids: string[], hooks: BatchHooks = {}): Promi
     hooks.prepared?.();
     await handOff(p.ready, slots, s);
     await Promise.all(s.pending);
+    if (s.failure) throw s.failure;
     await enqueueRetries(s.retries);
     hooks.settled?.(s.retries.map((o) => o.id));
     return report;

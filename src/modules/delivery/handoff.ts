@@ -3,7 +3,7 @@
 // query per topic for the rest of the batch, not per message), (2) its claim is young enough that
 // the sweep cannot have handed the row to another worker, and (3) the process is not shutting down.
 import { config } from "../../platform/config.ts";
-import { sendRaw, smtpSlot } from "../../platform/mailer.ts";
+import { sendRaw, takeSmtpSlot, waitSmtpSlot } from "../../platform/mailer.ts";
 import { messagesOutcome } from "../../platform/metrics.ts";
 import type { ClaimedMessage, Outcome } from "./delivery.repository.ts";
 import { recordOutcome, recordOutcomes } from "./outcome-writer.ts";
@@ -31,6 +31,8 @@ export interface HandoffState {
   pending: Promise<unknown>[];
   /** Messages to try again later, enqueued together when the batch's sends are done. */
   retries: Outcome[];
+  /** The first outcome write that failed for good; the batch fails with it once its sends are done. */
+  failure?: Error;
   settled?(ids: string[]): void;
 }
 
@@ -78,7 +80,7 @@ export async function handOff(batch: Array<{ m: ClaimedMessage; raw: string }>, 
     if (s.handled.has(m.id)) continue;
     const wait = t0 + slots.dueIn(i) - Date.now();
     if (wait > 0 && !(await waitTurn(wait))) return;
-    const release = await smtpSlot();
+    const release = takeSmtpSlot() ?? (await waitSmtpSlot());
     let sending = false;
     try {
       if (draining || Date.now() - m.claimedAtMs > maxClaimAgeMs()) return;
@@ -95,24 +97,31 @@ export async function handOff(batch: Array<{ m: ClaimedMessage; raw: string }>, 
       }
       s.handled.add(m.id);
       sending = true;
-      track(s, sendOne(m, raw, s, release));
+      s.pending.push(sendOne(m, raw, s, release));
     } finally {
       if (!sending) release();
     }
   }
 }
 
-/** The pool slot is given back as soon as SMTP answered: recording the outcome needs no connection. */
+/**
+ * The pool slot is given back as soon as SMTP answered: recording the outcome needs no connection.
+ * Never rejects (so it needs no extra handler per message): a failed write is kept for the batch.
+ */
 async function sendOne(m: ClaimedMessage, raw: string, s: HandoffState, release: () => void): Promise<void> {
-  let outcome: Outcome;
   try {
-    outcome = await attempt(m, raw, s.report);
-  } finally {
-    release();
+    let outcome: Outcome;
+    try {
+      outcome = await attempt(m, raw, s.report);
+    } finally {
+      release();
+    }
+    await recordOutcome(outcome);
+    if (outcome.kind === "retry") s.retries.push(outcome);
+    else s.settled?.([m.id]);
+  } catch (err) {
+    s.failure ??= err as Error;
   }
-  await recordOutcome(outcome);
-  if (outcome.kind === "retry") s.retries.push(outcome);
-  else s.settled?.([m.id]);
 }
 
 /** One SMTP attempt and its outcome: sent, retry later (4xx, connection, X.2.2), failed or bounced. */
