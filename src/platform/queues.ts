@@ -2,6 +2,7 @@
 // contain no ':' (BullMQ uses it as a key separator).
 import { Queue, type JobsOptions } from "bullmq";
 import { config } from "./config.ts";
+import { AppError } from "./errors.ts";
 import { createRedis } from "./redis.ts";
 
 export const QueueNames = {
@@ -31,6 +32,9 @@ export function queue(name: QueueName): Queue {
     // commands after a few reconnect attempts instead of queueing them for the whole of an outage.
     connection ??= createRedis();
     q = new Queue(name, { connection, prefix: config.QUEUE_PREFIX, defaultJobOptions: defaults });
+    // The connection logs its own errors (throttled, redis.ts); without a listener the Queue would
+    // print each one again.
+    q.on("error", () => undefined);
     queues.set(name, q);
   }
   return q;
@@ -44,16 +48,30 @@ export interface JobSpec<T> {
   delayMs?: number;
 }
 
+// While Redis is away BullMQ waits for it without limit; a request must not. After this long an
+// enqueue fails with 503 (callers keep their rows recoverable: the sweep, a repeated request).
+const ENQUEUE_TIMEOUT_MS = 3000;
+
+function withinTimeout<T>(p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new AppError("unavailable", "The job queue (Redis) is not reachable; try again shortly")), ENQUEUE_TIMEOUT_MS);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
 /** Enqueue jobs (in chunks of 1000, one round trip each). Modules use this instead of bullmq. */
 export async function enqueue<T extends object>(name: QueueName, jobs: JobSpec<T>[], opts: JobsOptions = {}): Promise<void> {
   for (let i = 0; i < jobs.length; i += 1000) {
-    await queue(name).addBulk(
+    const added = queue(name).addBulk(
       jobs.slice(i, i + 1000).map((j) => ({
         name,
         data: j.data,
         opts: { ...opts, jobId: safeJobId(j.id), delay: j.delayMs && j.delayMs > 0 ? j.delayMs : undefined },
       })),
     );
+    added.catch(() => undefined); // may still settle after the timeout
+    await withinTimeout(added);
   }
 }
 

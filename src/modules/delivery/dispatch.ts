@@ -36,20 +36,16 @@ export async function enqueueDelivery(ids: string[], opts: { tag?: string; delay
   await enqueue(QueueNames.messageDelivery, jobs, { attempts: 5, backoff: { type: "exponential", delay: 1000, jitter: 0.5 } });
 }
 
-// An API request must not hang while Redis is away: after this, the rows stay `queued` for the sweep.
-const ENQUEUE_TIMEOUT_MS = 3000;
-
+/** Enqueues, or logs and reports false (enqueue() gives up after a few seconds without Redis). */
 function enqueueOrGiveUp(ids: string[]): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`enqueue took over ${ENQUEUE_TIMEOUT_MS} ms`)), ENQUEUE_TIMEOUT_MS);
-  });
-  return Promise.race([enqueueDelivery(ids), timeout])
-    .then(() => true, (err: Error) => {
+  return enqueueDelivery(ids).then(
+    () => true,
+    (err: Error) => {
+      // The rows stay `queued`; the sweep re-enqueues them.
       logger.error({ err: err.message, count: ids.length }, "could not enqueue delivery; the sweep will retry");
       return false;
-    })
-    .finally(() => clearTimeout(timer));
+    },
+  );
 }
 
 async function flush(): Promise<void> {
