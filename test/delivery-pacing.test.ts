@@ -9,7 +9,7 @@ Object.assign(process.env, { SMTP_RATE_PER_SECOND: "20", SMTP_POOL_SIZE: "1", SE
 const { sink, startHarness, pool, rid } = await import("./support/harness.ts");
 const f = await import("./support/fixtures.ts");
 const { deliverBatch } = await import("../src/modules/delivery/deliver.service.ts");
-const { reserveSends } = await import("../src/modules/delivery/rate-limit.ts");
+const { reserveSends } = await import("../src/platform/smtp-rate-limit.ts");
 const { claimMessages, writeOutcomes } = await import("../src/modules/delivery/delivery.repository.ts");
 const { sweep } = await import("../src/modules/delivery/sweep.ts");
 const { redis } = await import("../src/platform/redis.ts");

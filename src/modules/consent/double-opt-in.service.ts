@@ -3,6 +3,7 @@
 import { config } from "../../platform/config.ts";
 import { logger } from "../../platform/logger.ts";
 import { mailer } from "../../platform/mailer.ts";
+import { reserveSends } from "../../platform/smtp-rate-limit.ts";
 import { db } from "../../platform/prisma.ts";
 import { scrubAddresses } from "../../platform/scrub.ts";
 import { escapeHtml as esc } from "../../platform/html.ts";
@@ -11,6 +12,8 @@ import { confirmUrl, readConfirm } from "../public-links/public-links.service.ts
 import { lockConsent, recordConsentChanges } from "./consent.repository.ts";
 import { wordingOf } from "./consent.service.ts";
 
+
+const CONFIRM_MAX_WAIT_MS = 10_000;
 
 /** Worker use case: send the confirmation email if the consent is still pending. */
 export async function sendConfirmationEmail(customerId: string, topicId: string): Promise<"sent" | "skipped"> {
@@ -25,6 +28,11 @@ export async function sendConfirmationEmail(customerId: string, topicId: string)
   const link = confirmUrl(customerId, topicId, consent.updatedAt);
   const wording = wordingOf(topic);
   const from = `"${config.SENDER_NAME.replace(/"/g, "")}" <${config.SENDER_EMAIL}>`;
+  // The provider's rate limit counts confirmations too: take a slot of the shared budget. Without one
+  // soon, fail this attempt; the job is retried with backoff.
+  const slot = await reserveSends(1, CONFIRM_MAX_WAIT_MS);
+  if (slot.granted === 0) throw new Error(`SMTP rate limit: no slot within ${CONFIRM_MAX_WAIT_MS} ms`);
+  await new Promise((r) => setTimeout(r, slot.dueIn(0)));
   // SMTP errors quote the recipient; the job's failure reason (kept by BullMQ) and logs must not.
   const send = mailer().sendMail({
     from,

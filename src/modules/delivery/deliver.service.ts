@@ -10,7 +10,7 @@ import { enqueueDelivery } from "./dispatch.ts";
 import { handOff, maxClaimAgeMs, settleWithout, type BatchReport, type HandoffState } from "./handoff.ts";
 import { recordOutcomes } from "./outcome-writer.ts";
 import { prepareBatch } from "./prepare.ts";
-import { reserveSends } from "./rate-limit.ts";
+import { reserveSends } from "../../platform/smtp-rate-limit.ts";
 
 export { isDraining, setDraining, type BatchReport } from "./handoff.ts";
 

@@ -8,7 +8,7 @@ import { messagesOutcome } from "../../platform/metrics.ts";
 import type { ClaimedMessage, Outcome } from "./delivery.repository.ts";
 import { recordOutcome, recordOutcomes } from "./outcome-writer.ts";
 import { gate } from "./prepare.ts";
-import type { Reservation } from "./rate-limit.ts";
+import type { Reservation } from "../../platform/smtp-rate-limit.ts";
 import { classify, retryDelayMs } from "./smtp-outcome.ts";
 
 /** How stale the consent and suppression state may be when a message is handed to SMTP. */

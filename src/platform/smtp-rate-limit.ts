@@ -2,8 +2,8 @@
 // reservations): a batch reserves slots in one round trip and learns when each message may go. The
 // sender paces the hand-off message by message, so a burst never exceeds a tenth of a second's worth
 // of messages (at least one), whatever the batch size.
-import { config } from "../../platform/config.ts";
-import { redis } from "../../platform/redis.ts";
+import { config } from "./config.ts";
+import { redis } from "./redis.ts";
 
 // KEYS[1]: theoretical arrival time (ms) of the next free slot. ARGV: interval ms, n, burst ms,
 // max wait ms. Grants only the slots due within the max wait: a slot that is not granted is not
