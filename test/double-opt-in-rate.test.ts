@@ -6,6 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 Object.assign(process.env, { SMTP_RATE_PER_SECOND: "2" });
 const { sink, startHarness, rid } = await import("./support/harness.ts");
 const f = await import("./support/fixtures.ts");
+const { reserveSends } = await import("../src/platform/smtp-rate-limit.ts");
+const { redis } = await import("../src/platform/redis.ts");
+const { config } = await import("../src/platform/config.ts");
+const { queue, QueueNames } = await import("../src/platform/queues.ts");
 
 let h: Awaited<ReturnType<typeof startHarness>>;
 beforeAll(async () => {
@@ -28,4 +32,50 @@ describe("double opt-in under the SMTP rate limit", () => {
     // late: connection set-up), so four span well over a second instead of arriving together.
     times.forEach((t, i) => expect(t - t0, `email ${i}`).toBeGreaterThanOrEqual(500 * i - 20));
   }, 30_000);
+
+  it("when the rate limit has no slot in the whole window, then the confirmation job waits as delayed without using an attempt, and nothing is sent", async () => {
+    const u = new URL(config.SMTP_URL!);
+    const key = `${config.QUEUE_PREFIX}:smtp-rate:${u.hostname}_${u.port}`;
+    // 400 slots at 2 per second: the horizon is 200 s out, past the 150 s window.
+    await reserveSends(400, 1_000_000);
+    try {
+      const topic = rid("doi-full-");
+      expect((await h.api("POST", "/v1/topics", { key: topic, name: "Full news", kind: "marketing", doubleOptIn: true })).status).toBe(201);
+      const c = await f.createCustomer(h);
+      expect((await h.api("PUT", `/v1/customers/${c.id}/consents/${topic}`, { status: "opted_in", source: "signup" })).body.status).toBe("pending");
+      const q = queue(QueueNames.consentConfirmation);
+      let delayed: Awaited<ReturnType<typeof q.getJobs>> = [];
+      for (let i = 0; i < 100 && delayed.length === 0; i++) {
+        delayed = (await q.getJobs(["delayed"])).filter((j) => j.data.customerId === c.id);
+        if (delayed.length === 0) await f.sleep(50);
+      }
+      expect(delayed).toHaveLength(1);
+      expect(delayed[0].attemptsMade).toBe(0);
+      expect(delayed[0].delay).toBeGreaterThan(40_000); // until the horizon nears the window
+      expect(sink.to(c.email)).toHaveLength(0);
+      await delayed[0].remove();
+    } finally {
+      await redis().del(key);
+    }
+  });
+
+  it("when the customer withdraws while the confirmation waits for its slot, then no confirmation is sent", async () => {
+    const u = new URL(config.SMTP_URL!);
+    const key = `${config.QUEUE_PREFIX}:smtp-rate:${u.hostname}_${u.port}`;
+    await redis().del(key);
+    await reserveSends(4, 1_000_000); // the next slot is about 2 s away
+    try {
+      const topic = rid("doi-wait-");
+      expect((await h.api("POST", "/v1/topics", { key: topic, name: "Waiting news", kind: "marketing", doubleOptIn: true })).status).toBe(201);
+      const c = await f.createCustomer(h);
+      expect((await h.api("PUT", `/v1/customers/${c.id}/consents/${topic}`, { status: "opted_in", source: "signup" })).body.status).toBe("pending");
+      await f.sleep(300); // the job has its slot and is waiting for it
+      expect((await h.api("PUT", `/v1/customers/${c.id}/consents/${topic}`, { status: "opted_out", source: "support" })).body.status).toBe("opted_out");
+      await f.sleep(3000);
+      expect(sink.to(c.email)).toHaveLength(0);
+    } finally {
+      await redis().del(key);
+    }
+  }, 20_000);
 });
+

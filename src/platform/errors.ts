@@ -61,3 +61,14 @@ export function uniqueViolationTarget(err: unknown): string[] {
   const t = e?.meta?.target ?? e?.meta?.driverAdapterError?.cause?.constraint?.fields;
   return Array.isArray(t) ? t : t ? [t] : [];
 }
+
+/**
+ * Thrown by a use case run from a job when it cannot proceed yet but nothing failed (e.g. no SMTP
+ * rate-limit slot soon): the worker delays the job by delayMs without counting an attempt.
+ */
+export class RetryLater extends Error {
+  constructor(readonly delayMs: number, reason: string) {
+    super(reason);
+    this.name = "RetryLater";
+  }
+}

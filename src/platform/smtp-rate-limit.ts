@@ -9,6 +9,8 @@ import { redis } from "./redis.ts";
 // max wait ms. Grants only the slots due within the max wait: a slot that is not granted is not
 // kept either, so a batch that has to come back later does not push everyone else further out.
 // Uses Redis' clock so that every process agrees on "now". Returns {granted, start offset ms}.
+// The horizon is stored with fixed decimals: tostring() keeps 14 digits, which on a millisecond
+// timestamp rounds away the 0.01 ms intervals of high rates (the limit would stop counting).
 const RESERVE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -23,9 +25,9 @@ if k > n then k = n end
 if k < 0 then k = 0 end
 if k > 0 then
   local newTat = tat + k * interval
-  redis.call('SET', KEYS[1], tostring(newTat), 'PX', math.ceil(newTat - now + 60000))
+  redis.call('SET', KEYS[1], string.format('%.3f', newTat), 'PX', math.ceil(newTat - now + 60000))
 end
-return {k, tostring(tat - now)}
+return {k, string.format('%.3f', tat - now)}
 `;
 
 function transportKey(): string {

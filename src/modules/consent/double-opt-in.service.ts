@@ -1,8 +1,9 @@
 // Double opt-in: a grant on a doubleOptIn topic is `pending` until the customer confirms through a
 // signed, expiring, single-use link sent by email. Both steps are in the ledger.
 import { config } from "../../platform/config.ts";
+import { RetryLater } from "../../platform/errors.ts";
 import { logger } from "../../platform/logger.ts";
-import { mailer } from "../../platform/mailer.ts";
+import { mailer, takeSmtpSlot, waitSmtpSlot } from "../../platform/mailer.ts";
 import { reserveSends } from "../../platform/smtp-rate-limit.ts";
 import { db } from "../../platform/prisma.ts";
 import { scrubAddresses } from "../../platform/scrub.ts";
@@ -13,26 +14,45 @@ import { lockConsent, recordConsentChanges } from "./consent.repository.ts";
 import { wordingOf } from "./consent.service.ts";
 
 
-const CONFIRM_MAX_WAIT_MS = 10_000;
+// Confirmations queue for the shared SMTP rate limit like delivery batches do (same window: half the
+// claim timeout), so a long campaign cannot starve them; with no slot in the window, retry later.
+const confirmMaxWaitMs = () => config.SEND_CLAIM_TIMEOUT_MS / 2;
 
-/** Worker use case: send the confirmation email if the consent is still pending. */
-export async function sendConfirmationEmail(customerId: string, topicId: string): Promise<"sent" | "skipped"> {
+async function pendingConfirmation(customerId: string, topicId: string) {
   const [customer, topic, consent] = await Promise.all([
     db.customer.findFirst({ where: { id: customerId, erasedAt: null } }),
     db.topic.findUnique({ where: { id: topicId } }),
     db.consent.findUnique({ where: { customerId_topicId_channel: { customerId, topicId, channel: "email" } } }),
   ]);
-  if (!customer?.email || !topic || consent?.status !== "pending") return "skipped";
-  if (customer.emailHash && (await db.suppression.findUnique({ where: { addressHash: customer.emailHash } }))) return "skipped";
+  if (!customer?.email || !topic || consent?.status !== "pending") return null;
+  if (customer.emailHash && (await db.suppression.findUnique({ where: { addressHash: customer.emailHash } }))) return null;
+  return { customer: { ...customer, email: customer.email }, topic, consent };
+}
 
+/** Worker use case: send the confirmation email if the consent is still pending. */
+export async function sendConfirmationEmail(customerId: string, topicId: string): Promise<"sent" | "skipped"> {
+  if (!(await pendingConfirmation(customerId, topicId))) return "skipped";
+  const slot = await reserveSends(1, confirmMaxWaitMs());
+  if (slot.granted === 0) throw new RetryLater(slot.retryIn, "no SMTP rate-limit slot in the window");
+  await new Promise((r) => setTimeout(r, slot.dueIn(0)));
+  const release = takeSmtpSlot() ?? (await waitSmtpSlot());
+  try {
+    // Read again after the wait: an erasure, a withdrawal or a suppression meanwhile stops it.
+    const state = await pendingConfirmation(customerId, topicId);
+    if (!state) return "skipped";
+    await sendConfirmation(state);
+  } finally {
+    release();
+  }
+  logger.info({ customerId, topicId }, "double opt-in confirmation sent");
+  return "sent";
+}
+
+async function sendConfirmation({ customer, topic, consent }: NonNullable<Awaited<ReturnType<typeof pendingConfirmation>>>): Promise<void> {
+  const [customerId, topicId] = [customer.id, topic.id];
   const link = confirmUrl(customerId, topicId, consent.updatedAt);
   const wording = wordingOf(topic);
   const from = `"${config.SENDER_NAME.replace(/"/g, "")}" <${config.SENDER_EMAIL}>`;
-  // The provider's rate limit counts confirmations too: take a slot of the shared budget. Without one
-  // soon, fail this attempt; the job is retried with backoff.
-  const slot = await reserveSends(1, CONFIRM_MAX_WAIT_MS);
-  if (slot.granted === 0) throw new Error(`SMTP rate limit: no slot within ${CONFIRM_MAX_WAIT_MS} ms`);
-  await new Promise((r) => setTimeout(r, slot.dueIn(0)));
   // SMTP errors quote the recipient; the job's failure reason (kept by BullMQ) and logs must not.
   const send = mailer().sendMail({
     from,
@@ -45,8 +65,6 @@ export async function sendConfirmationEmail(customerId: string, topicId: string)
   await send.catch((err: { response?: string; message?: string }) => {
     throw new Error(`confirmation email not accepted: ${scrubAddresses(String(err.response ?? err.message))}`);
   });
-  logger.info({ customerId, topicId }, "double opt-in confirmation sent");
-  return "sent";
 }
 
 export type ConfirmState = "ready" | "confirmed" | "already_confirmed" | "invalid";

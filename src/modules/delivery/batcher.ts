@@ -69,8 +69,11 @@ function next(): void {
   if (ids.length === 0) return next();
   inFlight += ids.length;
   preparing = true;
+  // Per batch: a batch that reported `prepared` earlier must not clear the flag of the next one.
+  let mine = true;
   const prepared = () => {
-    if (!preparing) return;
+    if (!mine) return;
+    mine = false;
     preparing = false;
     next();
   };

@@ -7,7 +7,7 @@ import { logger } from "../../platform/logger.ts";
 import { messagesOutcome } from "../../platform/metrics.ts";
 import { claimMessages, type ClaimedMessage, type Outcome } from "./delivery.repository.ts";
 import { enqueueDelivery } from "./dispatch.ts";
-import { handOff, maxClaimAgeMs, settleWithout, type BatchReport, type HandoffState } from "./handoff.ts";
+import { handOff, maxClaimAgeMs, settleWithout, track, type BatchReport, type HandoffState } from "./handoff.ts";
 import { recordOutcomes } from "./outcome-writer.ts";
 import { prepareBatch } from "./prepare.ts";
 import { reserveSends } from "../../platform/smtp-rate-limit.ts";
@@ -28,9 +28,6 @@ export async function deliverBatch(ids: string[], hooks: BatchHooks = {}): Promi
   const claimedIds = new Set(claimed.map((m) => m.id));
   hooks.settled?.(ids.filter((id) => !claimedIds.has(id)));
   const s: HandoffState = { report, handled: new Set(), pending: [], retries: [], settled: hooks.settled };
-  // Messages that got no rate-limit slot within the claim's lifetime: back to `queued`, due later.
-  let deferred: ClaimedMessage[] = [];
-  let deferMs = 0;
   try {
     if (claimed.length === 0) return report;
     const p = await prepareBatch(claimed);
@@ -42,24 +39,31 @@ export async function deliverBatch(ids: string[], hooks: BatchHooks = {}): Promi
     if (p.capped.size > 0) messagesOutcome.inc({ outcome: "suppressed" }, p.capped.size);
     settleWithout(s, p.early);
 
-    const slots = await reserveSends(p.ready.length, maxClaimAgeMs());
-    deferred = p.ready.slice(slots.granted).map((x) => x.m);
-    deferMs = slots.retryIn;
+    // Only slots the claim can still use: the hand-off stops using a claim at maxClaimAgeMs (from the
+    // claim, not from now), less a margin for timers and the pool.
+    const margin = Math.min(1000, maxClaimAgeMs() / 10);
+    const slots = await reserveSends(p.ready.length, Math.max(0, maxClaimAgeMs() - (Date.now() - claimed[0].claimedAtMs) - margin));
+    // The rest goes back to `queued` now, due when the rate limit will have room for it.
+    const deferred = p.ready.slice(slots.granted).map((x) => x.m);
+    if (deferred.length > 0) {
+      for (const m of deferred) s.handled.add(m.id);
+      report.released += deferred.length;
+      track(s, releaseClaims(deferred, slots.retryIn).then(() => hooks.settled?.(deferred.map((m) => m.id))));
+    }
     hooks.prepared?.();
     await handOff(p.ready, slots, s);
     await Promise.all(s.pending);
     if (s.failure) throw s.failure;
-    await enqueueRetries(s.retries);
-    hooks.settled?.(s.retries.map((o) => o.id));
     return report;
   } finally {
     await Promise.allSettled(s.pending);
+    // Retries already recorded get their job even when another outcome write failed.
+    await enqueueRetries(s.retries).catch((err: Error) => logger.error({ err: err.message, count: s.retries.length }, "could not enqueue retries; the sweep will"));
+    hooks.settled?.(s.retries.map((o) => o.id));
     const unsent = claimed.filter((m) => !s.handled.has(m.id));
     if (unsent.length > 0) {
-      report.released = unsent.length;
-      const later = new Set(deferred.map((m) => m.id));
-      await releaseClaims(unsent.filter((m) => !later.has(m.id)), 0);
-      await releaseClaims(unsent.filter((m) => later.has(m.id)), deferMs);
+      report.released += unsent.length;
+      await releaseClaims(unsent, 0);
       hooks.settled?.(unsent.map((m) => m.id));
     }
   }

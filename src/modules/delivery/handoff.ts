@@ -84,7 +84,9 @@ export async function handOff(batch: Array<{ m: ClaimedMessage; raw: string }>, 
     let sending = false;
     try {
       if (draining || Date.now() - m.claimedAtMs > maxClaimAgeMs()) return;
-      if (Date.now() - checkedAt > RECHECK_MS) {
+      // Re-read until a read finishes within RECHECK_MS of its start (a slow database or many topics).
+      while (Date.now() - checkedAt > RECHECK_MS) {
+        if (draining || Date.now() - m.claimedAtMs > maxClaimAgeMs()) return;
         const started = Date.now();
         const rest = batch.slice(i, slots.granted).map((x) => x.m).filter((x) => !s.handled.has(x.id));
         const blocked = await gate(rest);
@@ -93,8 +95,8 @@ export async function handOff(batch: Array<{ m: ClaimedMessage; raw: string }>, 
         s.report.suppressed += late.length;
         if (late.length > 0) messagesOutcome.inc({ outcome: "suppressed" }, late.length);
         settleWithout(s, late);
-        if (s.handled.has(m.id)) continue;
       }
+      if (s.handled.has(m.id)) continue;
       s.handled.add(m.id);
       sending = true;
       s.pending.push(sendOne(m, raw, s, release));
