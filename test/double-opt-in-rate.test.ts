@@ -6,9 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 Object.assign(process.env, { SMTP_RATE_PER_SECOND: "2" });
 const { sink, startHarness, rid } = await import("./support/harness.ts");
 const f = await import("./support/fixtures.ts");
-const { reserveSends } = await import("../src/platform/smtp-rate-limit.ts");
+const { reserveSends, transportKey } = await import("../src/platform/smtp-rate-limit.ts");
 const { redis } = await import("../src/platform/redis.ts");
-const { config } = await import("../src/platform/config.ts");
 const { queue, QueueNames } = await import("../src/platform/queues.ts");
 
 let h: Awaited<ReturnType<typeof startHarness>>;
@@ -34,8 +33,7 @@ describe("double opt-in under the SMTP rate limit", () => {
   }, 30_000);
 
   it("when the rate limit has no slot in the whole window, then the confirmation job waits as delayed without using an attempt, and nothing is sent", async () => {
-    const u = new URL(config.SMTP_URL!);
-    const key = `${config.QUEUE_PREFIX}:smtp-rate:${u.hostname}_${u.port}`;
+    const key = transportKey();
     // 400 slots at 2 per second: the horizon is 200 s out, past the 150 s window.
     await reserveSends(400, 1_000_000);
     try {
@@ -60,8 +58,7 @@ describe("double opt-in under the SMTP rate limit", () => {
   });
 
   it("when the customer withdraws while the confirmation waits for its slot, then no confirmation is sent", async () => {
-    const u = new URL(config.SMTP_URL!);
-    const key = `${config.QUEUE_PREFIX}:smtp-rate:${u.hostname}_${u.port}`;
+    const key = transportKey();
     await redis().del(key);
     await reserveSends(4, 1_000_000); // the next slot is about 2 s away
     try {

@@ -3,16 +3,14 @@
 import { afterAll, describe, expect, it } from "vitest";
 
 Object.assign(process.env, { SMTP_RATE_PER_SECOND: "100000" });
-const { reserveSends } = await import("../src/platform/smtp-rate-limit.ts");
+const { reserveSends, transportKey } = await import("../src/platform/smtp-rate-limit.ts");
 const { redis, closeRedis } = await import("../src/platform/redis.ts");
-const { config } = await import("../src/platform/config.ts");
 
 afterAll(() => closeRedis());
 
 describe("smtp rate limit", () => {
   it("when 100,000 messages per second are allowed, then 2,000 single reservations move the horizon by 20 ms", async () => {
-    const u = new URL(config.SMTP_URL!);
-    const key = `${config.QUEUE_PREFIX}:smtp-rate:${u.hostname}_${u.port}`;
+    const key = transportKey();
     await redis().del(key);
     // Ten seconds of slots first, so the horizon stays ahead of the clock while the single ones book
     // (on a busy machine 2,000 round trips take over a second).

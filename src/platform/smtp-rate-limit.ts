@@ -30,7 +30,8 @@ end
 return {k, string.format('%.3f', tat - now)}
 `;
 
-function transportKey(): string {
+/** The Redis key of this transport's bucket (exported for tests and operators). */
+export function transportKey(): string {
   // Per transport: one bucket per SMTP host and port (the provider's limit is per account/endpoint).
   let target = "dev";
   if (config.SMTP_URL) {
