@@ -98,4 +98,26 @@ describe("double opt-in, request binding", () => {
     await sink.waitFor(c.email, 2);
     expect(await db.consentEvent.count({ where: { customerId: c.id } })).toBe(1);
   });
+
+  it("when the confirmation email hard-bounces (550 5.1.1), then the address is suppressed and it is not tried again; a 554 is given up without suppressing", async () => {
+    for (const [code, text, suppressed] of [[550, "5.1.1 <x@example.com>: user unknown", true], [554, "5.7.1 rejected as spam", false]] as const) {
+      const topic = rid("doi-b-");
+      await h.api("POST", "/v1/topics", { key: topic, name: "Bounce news", kind: "marketing", doubleOptIn: true });
+      const c = (await h.api("POST", "/v1/customers", { email: email("bounce") })).body;
+      const before = sink.received.length;
+      sink.failNext(code, text);
+      expect((await h.api("PUT", `/v1/customers/${c.id}/consents/${topic}`, { status: "opted_in", source: "signup" })).body.status).toBe("pending");
+      const hash = (await db.customer.findUniqueOrThrow({ where: { id: c.id } })).emailHash!;
+      const isSuppressed = async () => !!(await db.suppression.findUnique({ where: { addressHash: hash } }));
+      const until = Date.now() + 10_000;
+      while (suppressed && Date.now() < until && !(await isSuppressed())) await new Promise((r) => setTimeout(r, 50));
+      // The scripted answer is used once: a retry (the job's backoff starts at 2 s) would arrive.
+      await new Promise((r) => setTimeout(r, 3500));
+      expect(sink.received.length, String(code)).toBe(before);
+      expect(await isSuppressed(), String(code)).toBe(suppressed);
+      expect(sink.to(c.email), String(code)).toHaveLength(0);
+      expect(await consentOf(c.id, topic)).toBe("pending");
+    }
+  }, 30_000);
 });
+

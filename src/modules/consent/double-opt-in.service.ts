@@ -5,8 +5,8 @@ import { RetryLater } from "../../platform/errors.ts";
 import { logger } from "../../platform/logger.ts";
 import { mailer, takeSmtpSlot, waitSmtpSlot } from "../../platform/mailer.ts";
 import { reserveSends } from "../../platform/smtp-rate-limit.ts";
+import { classify } from "../delivery/smtp-outcome.ts";
 import { db } from "../../platform/prisma.ts";
-import { scrubAddresses } from "../../platform/scrub.ts";
 import { escapeHtml as esc } from "../../platform/html.ts";
 import { withTransaction } from "../../platform/sql.ts";
 import { confirmUrl, readConfirm } from "../public-links/public-links.service.ts";
@@ -29,8 +29,12 @@ async function pendingConfirmation(customerId: string, topicId: string) {
   return { customer: { ...customer, email: customer.email }, topic, consent };
 }
 
-/** Worker use case: send the confirmation email if the consent is still pending. */
-export async function sendConfirmationEmail(customerId: string, topicId: string): Promise<"sent" | "skipped"> {
+/**
+ * Worker use case: send the confirmation email if the consent is still pending. SMTP answers mean
+ * what they mean for every message (../delivery/smtp-outcome.ts): a bad address (5.1.x) is
+ * suppressed and not tried again, another permanent error is given up, anything else is retried.
+ */
+export async function sendConfirmationEmail(customerId: string, topicId: string): Promise<"sent" | "skipped" | "bounced" | "failed"> {
   if (!(await pendingConfirmation(customerId, topicId))) return "skipped";
   const slot = await reserveSends(1, confirmMaxWaitMs());
   if (slot.granted === 0) throw new RetryLater(slot.retryIn, "no SMTP rate-limit slot in the window");
@@ -40,7 +44,18 @@ export async function sendConfirmationEmail(customerId: string, topicId: string)
     // Read again after the wait: an erasure, a withdrawal or a suppression meanwhile stops it.
     const state = await pendingConfirmation(customerId, topicId);
     if (!state) return "skipped";
-    await sendConfirmation(state);
+    const verdict = await sendConfirmation(state);
+    if (verdict.kind === "bounced" && state.customer.emailHash) {
+      await db.suppression.upsert({
+        where: { addressHash: state.customer.emailHash },
+        create: { addressHash: state.customer.emailHash, reason: "hard_bounce", detail: "confirmation" },
+        update: {},
+      });
+    }
+    if (verdict.kind !== "sent") {
+      logger.warn({ customerId, topicId, outcome: verdict.kind, detail: verdict.detail }, "double opt-in confirmation not delivered");
+      return verdict.kind;
+    }
   } finally {
     release();
   }
@@ -48,7 +63,7 @@ export async function sendConfirmationEmail(customerId: string, topicId: string)
   return "sent";
 }
 
-async function sendConfirmation({ customer, topic, consent }: NonNullable<Awaited<ReturnType<typeof pendingConfirmation>>>): Promise<void> {
+async function sendConfirmation({ customer, topic, consent }: NonNullable<Awaited<ReturnType<typeof pendingConfirmation>>>): Promise<{ kind: "sent" | "bounced" | "failed"; detail?: string }> {
   const [customerId, topicId] = [customer.id, topic.id];
   const link = confirmUrl(customerId, topicId, consent.updatedAt);
   const wording = wordingOf(topic);
@@ -62,9 +77,15 @@ async function sendConfirmation({ customer, topic, consent }: NonNullable<Awaite
     text: `Hello${customer.name ? ` ${customer.name}` : ""},\n\nYou asked to receive: ${wording}\n\nConfirm here: ${link}\n\nIf this was not you, ignore this email and nothing will be sent.\n\n${config.SENDER_NAME}, ${config.SENDER_POSTAL_ADDRESS}\n`,
     html: `<p>Hello${customer.name ? ` ${esc(customer.name)}` : ""},</p><p>You asked to receive: <strong>${esc(wording)}</strong></p><p><a href="${esc(link)}">Confirm my subscription</a></p><p>If this was not you, ignore this email and nothing will be sent.</p><p style="color:#666;font-size:12px">${esc(config.SENDER_NAME)}, ${esc(config.SENDER_POSTAL_ADDRESS)}</p>`,
   });
-  await send.catch((err: { response?: string; message?: string }) => {
-    throw new Error(`confirmation email not accepted: ${scrubAddresses(String(err.response ?? err.message))}`);
-  });
+  try {
+    await send;
+    return { kind: "sent" };
+  } catch (err) {
+    const v = classify(err);
+    // Retried by the job (backoff); the message carries no address (BullMQ keeps failure reasons).
+    if (v.kind === "retry") throw new Error(`confirmation email not accepted: ${v.detail}`);
+    return v;
+  }
 }
 
 export type ConfirmState = "ready" | "confirmed" | "already_confirmed" | "invalid";
