@@ -51,9 +51,10 @@ describe("delivery pacing", () => {
     // earlier than that (a few ms of clock granularity aside)...
     times.forEach((t, i) => expect(t - t0, `message ${i}`).toBeGreaterThanOrEqual(Math.max(0, (i + 1) * 50 - 100) - 10));
     // ...and they are spread over the slots rather than handed over together once the last slot is
-    // due: two slots (100 ms) between every other message, less jitter in transit.
+    // due: any seven span six slots (300 ms); timers firing late on a loaded machine may bunch a few,
+    // never seven within 100 ms.
     expect(times[11] - t0).toBeGreaterThanOrEqual(490);
-    for (let i = 4; i < times.length; i++) expect(times[i] - times[i - 2], `messages ${i - 2} and ${i}`).toBeGreaterThanOrEqual(60);
+    for (let i = 0; i + 6 < times.length; i++) expect(times[i + 6] - times[i], `messages ${i} to ${i + 6}`).toBeGreaterThan(100);
   });
 
   it("when the rate limit has no room within a claim's lifetime, then the rest of the batch is given slots later and the refused slots stay free", async () => {
