@@ -5,6 +5,7 @@
 import { config } from "../../platform/config.ts";
 import { sendRaw, takeSmtpSlot, waitSmtpSlot } from "../../platform/mailer.ts";
 import { messagesOutcome } from "../../platform/metrics.ts";
+import { messageIdHeader } from "./compose.ts";
 import type { ClaimedMessage, Outcome } from "./delivery.repository.ts";
 import { recordOutcome, recordOutcomes } from "./outcome-writer.ts";
 import { gate } from "./prepare.ts";
@@ -131,7 +132,7 @@ async function attempt(m: ClaimedMessage, raw: string, report: BatchReport): Pro
   const n = m.attempts + 1;
   const base = { id: m.id, claim: m.claim, attempted: true };
   try {
-    await sendRaw({ from: config.SENDER_EMAIL, to: m.customer.email!, raw });
+    await sendRaw({ from: config.SENDER_EMAIL, to: m.customer.email!, raw, messageId: messageIdHeader(m.id) });
     report.sent++;
     messagesOutcome.inc({ outcome: "sent" });
     return { ...base, kind: "sent" };
