@@ -74,5 +74,29 @@ describe("double opt-in under the SMTP rate limit", () => {
       await redis().del(key);
     }
   }, 20_000);
+
+  it("when the workers shut down while a confirmation waits for its slot, then shutdown is quick, the job is delayed without using an attempt, and the email goes out after restart", async () => {
+    const key = transportKey();
+    await redis().del(key);
+    await reserveSends(6, 1_000_000); // the next slot is about 3 s away
+    try {
+      const topic = rid("doi-stop-");
+      expect((await h.api("POST", "/v1/topics", { key: topic, name: "Stopping news", kind: "marketing", doubleOptIn: true })).status).toBe(201);
+      const c = await f.createCustomer(h);
+      expect((await h.api("PUT", `/v1/customers/${c.id}/consents/${topic}`, { status: "opted_in", source: "signup" })).body.status).toBe("pending");
+      await f.sleep(300); // the job holds its slot and waits
+      const t0 = Date.now();
+      await h.stopWorkers();
+      expect(Date.now() - t0).toBeLessThan(1500);
+      const delayed = (await queue(QueueNames.consentConfirmation).getJobs(["delayed"])).filter((j) => j.data.customerId === c.id);
+      expect(delayed).toHaveLength(1);
+      expect(delayed[0].attemptsMade).toBe(0);
+      h.startWorkers();
+      await sink.waitFor(c.email, 1, 15_000);
+    } finally {
+      await redis().del(key);
+      h.startWorkers();
+    }
+  }, 30_000);
 });
 

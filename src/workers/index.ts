@@ -5,7 +5,7 @@ import { scrubAddresses } from "../platform/scrub.ts";
 import { logger } from "../platform/logger.ts";
 import { QueueNames, type QueueName } from "../platform/queues.ts";
 import { createRedis } from "../platform/redis.ts";
-import { processConsentConfirmation } from "./consent-confirmation.worker.ts";
+import { processConsentConfirmation, startConsentConfirmation, stopConsentConfirmation } from "./consent-confirmation.worker.ts";
 import { processCustomerImport } from "./customer-import.worker.ts";
 import { processMessageDelivery, startMessageDelivery, stopMessageDelivery } from "./message-delivery.worker.ts";
 
@@ -20,7 +20,10 @@ interface WorkerSpec {
 
 // Register new workers here.
 const specs: WorkerSpec[] = [
-  { queue: QueueNames.consentConfirmation, processor: processConsentConfirmation, concurrency: 4 },
+  {
+    queue: QueueNames.consentConfirmation, processor: processConsentConfirmation, concurrency: 4,
+    onStart: startConsentConfirmation, onClose: stopConsentConfirmation,
+  },
   // Imports are CPU- and write-heavy: two at a time keeps the API responsive on small machines.
   { queue: QueueNames.customerImport, processor: processCustomerImport, concurrency: 2 },
   // Each job carries a batch of message ids (see src/modules/delivery).

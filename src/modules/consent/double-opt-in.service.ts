@@ -18,6 +18,21 @@ import { wordingOf } from "./consent.service.ts";
 // claim timeout), so a long campaign cannot starve them; with no slot in the window, retry later.
 const confirmMaxWaitMs = () => config.SEND_CLAIM_TIMEOUT_MS / 2;
 
+// Set while the workers shut down: a confirmation waiting for its slot gives the job back (delayed to
+// that slot) instead of holding the shutdown past its bound.
+let closing = false;
+export const setConfirmationsClosing = (v: boolean) => {
+  closing = v;
+};
+
+async function waitForSlot(ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (closing) throw new RetryLater(until - Date.now(), "shutting down while waiting for the rate limit");
+    await new Promise((r) => setTimeout(r, Math.min(100, until - Date.now())));
+  }
+}
+
 async function pendingConfirmation(customerId: string, topicId: string) {
   const [customer, topic, consent] = await Promise.all([
     db.customer.findFirst({ where: { id: customerId, erasedAt: null } }),
@@ -38,7 +53,7 @@ export async function sendConfirmationEmail(customerId: string, topicId: string)
   if (!(await pendingConfirmation(customerId, topicId))) return "skipped";
   const slot = await reserveSends(1, confirmMaxWaitMs());
   if (slot.granted === 0) throw new RetryLater(slot.retryIn, "no SMTP rate-limit slot in the window");
-  await new Promise((r) => setTimeout(r, slot.dueIn(0)));
+  await waitForSlot(slot.dueIn(0));
   const release = takeSmtpSlot() ?? (await waitSmtpSlot());
   try {
     // Read again after the wait: an erasure, a withdrawal or a suppression meanwhile stops it.

@@ -63,7 +63,7 @@ export async function deliverBatch(ids: string[], hooks: BatchHooks = {}): Promi
     const unsent = claimed.filter((m) => !s.handled.has(m.id));
     if (unsent.length > 0) {
       report.released += unsent.length;
-      await releaseClaims(unsent, 0);
+      await releaseClaims(unsent, s.backoffMs ?? 0);
       hooks.settled?.(unsent.map((m) => m.id));
     }
   }

@@ -14,6 +14,7 @@ import { classify, retryDelayMs } from "./smtp-outcome.ts";
 
 /** How stale the consent and suppression state may be when a message is handed to SMTP. */
 export const RECHECK_MS = 1000;
+const SLOW_GATE_BACKOFF_MS = 5000;
 
 export interface BatchReport {
   claimed: number;
@@ -34,6 +35,8 @@ export interface HandoffState {
   retries: Outcome[];
   /** The first outcome write that failed for good; the batch fails with it once its sends are done. */
   failure?: Error;
+  /** Set when the hand-off stopped because consent could not be read fresh: unsent rows wait this long. */
+  backoffMs?: number;
   settled?(ids: string[]): void;
 }
 
@@ -85,11 +88,20 @@ export async function handOff(batch: Array<{ m: ClaimedMessage; raw: string }>, 
     let sending = false;
     try {
       if (draining || Date.now() - m.claimedAtMs > maxClaimAgeMs()) return;
-      // Re-read until a read finishes within RECHECK_MS of its start (a slow database or many topics).
-      while (Date.now() - checkedAt > RECHECK_MS) {
+      // Re-read (the messages due within the next RECHECK_MS) until a read finishes within RECHECK_MS
+      // of its start. A database too slow for that twice running: stop and give the rest back for
+      // a while rather than send on stale consent or hammer it.
+      for (let reads = 0; Date.now() - checkedAt > RECHECK_MS; reads++) {
         if (draining || Date.now() - m.claimedAtMs > maxClaimAgeMs()) return;
+        if (reads === 2) {
+          s.backoffMs = SLOW_GATE_BACKOFF_MS;
+          return;
+        }
         const started = Date.now();
-        const rest = batch.slice(i, slots.granted).map((x) => x.m).filter((x) => !s.handled.has(x.id));
+        // Any message reached before this read goes stale is due before started + RECHECK_MS.
+        const horizon = started - t0 + RECHECK_MS;
+        const rest: ClaimedMessage[] = [];
+        for (let j = i; j < slots.granted && slots.dueIn(j) <= horizon; j++) if (!s.handled.has(batch[j].m.id)) rest.push(batch[j].m);
         const blocked = await gate(rest);
         checkedAt = started;
         const late: Outcome[] = rest.filter((x) => blocked.has(x.id)).map((x) => ({ id: x.id, claim: x.claim, kind: "suppressed", reason: blocked.get(x.id) }));
