@@ -16,6 +16,18 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
+/** A customer whose confirmation job holds a rate-limit slot `booked` slots (500 ms each) away. */
+async function confirmationWaiting(booked: number) {
+  await redis().del(transportKey());
+  await reserveSends(booked, 1_000_000);
+  const topic = rid("doi-wait-");
+  expect((await h.api("POST", "/v1/topics", { key: topic, name: "Waiting news", kind: "marketing", doubleOptIn: true })).status).toBe(201);
+  const c = await f.createCustomer(h);
+  expect((await h.api("PUT", `/v1/customers/${c.id}/consents/${topic}`, { status: "opted_in", source: "signup" })).body.status).toBe("pending");
+  await f.sleep(300); // the job has taken its slot and waits for it
+  return { c, topic };
+}
+
 describe("double opt-in under the SMTP rate limit", () => {
   it("when four customers ask to subscribe at once, then their confirmation emails go out one rate-limit slot apart", async () => {
     const topic = rid("doi-rate-");
@@ -59,14 +71,8 @@ describe("double opt-in under the SMTP rate limit", () => {
 
   it("when the customer withdraws while the confirmation waits for its slot, then no confirmation is sent", async () => {
     const key = transportKey();
-    await redis().del(key);
-    await reserveSends(4, 1_000_000); // the next slot is about 2 s away
     try {
-      const topic = rid("doi-wait-");
-      expect((await h.api("POST", "/v1/topics", { key: topic, name: "Waiting news", kind: "marketing", doubleOptIn: true })).status).toBe(201);
-      const c = await f.createCustomer(h);
-      expect((await h.api("PUT", `/v1/customers/${c.id}/consents/${topic}`, { status: "opted_in", source: "signup" })).body.status).toBe("pending");
-      await f.sleep(300); // the job has its slot and is waiting for it
+      const { c, topic } = await confirmationWaiting(4); // the next slot is about 2 s away
       expect((await h.api("PUT", `/v1/customers/${c.id}/consents/${topic}`, { status: "opted_out", source: "support" })).body.status).toBe("opted_out");
       await f.sleep(3000);
       expect(sink.to(c.email)).toHaveLength(0);
@@ -77,14 +83,8 @@ describe("double opt-in under the SMTP rate limit", () => {
 
   it("when the workers shut down while a confirmation waits for its slot, then shutdown is quick, the job is delayed without using an attempt, and the email goes out after restart", async () => {
     const key = transportKey();
-    await redis().del(key);
-    await reserveSends(6, 1_000_000); // the next slot is about 3 s away
     try {
-      const topic = rid("doi-stop-");
-      expect((await h.api("POST", "/v1/topics", { key: topic, name: "Stopping news", kind: "marketing", doubleOptIn: true })).status).toBe(201);
-      const c = await f.createCustomer(h);
-      expect((await h.api("PUT", `/v1/customers/${c.id}/consents/${topic}`, { status: "opted_in", source: "signup" })).body.status).toBe("pending");
-      await f.sleep(300); // the job holds its slot and waits
+      const { c } = await confirmationWaiting(6); // the next slot is about 3 s away
       const t0 = Date.now();
       await h.stopWorkers();
       expect(Date.now() - t0).toBeLessThan(1500);
