@@ -17,7 +17,8 @@ const { sink, startHarness, pool } = await import("./support/harness.ts");
 const f = await import("./support/fixtures.ts");
 const { sweep } = await import("../src/modules/delivery/sweep.ts");
 const { newId } = await import("../src/platform/ids.ts");
-const { deliverBatch, setDraining } = await import("../src/modules/delivery/deliver.service.ts");
+const { deliverBatch } = await import("../src/modules/delivery/deliver.service.ts");
+const { setWorkersStopping } = await import("../src/platform/worker-state.ts");
 
 let h: Awaited<ReturnType<typeof startHarness>>;
 beforeAll(async () => {
@@ -221,7 +222,7 @@ describe("delivery", () => {
       [newId(), wanted.id],
     );
     await f.setConsent(h, c.id, offers.key, "opted_out");
-    setDraining(false); // the workers are stopped; this test runs the batch itself
+    setWorkersStopping(false); // the workers are stopped; this test runs the batch itself
     const r = await deliverBatch([blocked.id, wanted.id]);
     expect(r).toMatchObject({ claimed: 2, sent: 1, suppressed: 1 });
     expect((await h.api("GET", `/v1/messages/${blocked.id}`)).body).toMatchObject({ status: "suppressed", reason: "unsubscribed" });

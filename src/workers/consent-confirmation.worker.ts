@@ -1,6 +1,6 @@
 import { DelayedError, type Job } from "bullmq";
 import { z } from "zod";
-import { sendConfirmationEmail, setConfirmationsClosing } from "../modules/consent/double-opt-in.service.ts";
+import { sendConfirmationEmail } from "../modules/consent/double-opt-in.service.ts";
 import { RetryLater } from "../platform/errors.ts";
 
 const data = z.object({ customerId: z.uuid(), topicId: z.uuid() });
@@ -18,6 +18,3 @@ export async function processConsentConfirmation(job: Job, token?: string): Prom
     throw err;
   }
 }
-
-export const startConsentConfirmation = () => setConfirmationsClosing(false);
-export const stopConsentConfirmation = async () => setConfirmationsClosing(true);

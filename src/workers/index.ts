@@ -5,7 +5,8 @@ import { scrubAddresses } from "../platform/scrub.ts";
 import { logger } from "../platform/logger.ts";
 import { QueueNames, type QueueName } from "../platform/queues.ts";
 import { createRedis } from "../platform/redis.ts";
-import { processConsentConfirmation, startConsentConfirmation, stopConsentConfirmation } from "./consent-confirmation.worker.ts";
+import { setWorkersStopping } from "../platform/worker-state.ts";
+import { processConsentConfirmation } from "./consent-confirmation.worker.ts";
 import { processCustomerImport } from "./customer-import.worker.ts";
 import { processMessageDelivery, startMessageDelivery, stopMessageDelivery } from "./message-delivery.worker.ts";
 
@@ -20,10 +21,7 @@ interface WorkerSpec {
 
 // Register new workers here.
 const specs: WorkerSpec[] = [
-  {
-    queue: QueueNames.consentConfirmation, processor: processConsentConfirmation, concurrency: 4,
-    onStart: startConsentConfirmation, onClose: stopConsentConfirmation,
-  },
+  { queue: QueueNames.consentConfirmation, processor: processConsentConfirmation, concurrency: 4 },
   // Imports are CPU- and write-heavy: two at a time keeps the API responsive on small machines.
   { queue: QueueNames.customerImport, processor: processCustomerImport, concurrency: 2 },
   // Each job carries a batch of message ids (see src/modules/delivery).
@@ -39,6 +37,7 @@ export interface RunningWorkers {
 
 export function startWorkers(): RunningWorkers {
   const connection = createRedis({ blocking: true });
+  setWorkersStopping(false);
   for (const s of specs) s.onStart?.();
   const workers = specs.map((s) => {
     const w = new Worker(s.queue, s.processor, { connection, prefix: config.QUEUE_PREFIX, concurrency: s.concurrency });
@@ -50,8 +49,10 @@ export function startWorkers(): RunningWorkers {
   });
   return {
     async close() {
-      // Stop taking jobs and let in-flight ones finish (BullMQ waits for active jobs on close).
+      // Stop taking jobs and let in-flight ones finish (BullMQ waits for active jobs on close); jobs
+      // that wait (rate limit) give their work back instead (platform/worker-state.ts).
       const closing = workers.map((w) => w.close());
+      setWorkersStopping(true);
       await Promise.all(specs.map((s) => s.onClose?.()));
       await Promise.all(closing);
       await connection.quit().catch(() => undefined);

@@ -1,7 +1,6 @@
 import type { Job } from "bullmq";
 import { z } from "zod";
 import { deliver } from "../modules/delivery/batcher.ts";
-import { setDraining } from "../modules/delivery/deliver.service.ts";
 import { startSweeper } from "../modules/delivery/sweep.ts";
 
 const data = z.object({ ids: z.array(z.uuid()).min(1).max(1000) });
@@ -12,15 +11,13 @@ export async function processMessageDelivery(job: Job): Promise<void> {
 
 let sweeper: { stop(): Promise<void> } | null = null;
 
-/** Worker start: accept work again and run the periodic sweep (stale claims, lost jobs). */
+/** Worker start: run the periodic sweep (stale claims, lost jobs). */
 export function startMessageDelivery(): void {
-  setDraining(false);
   sweeper ??= startSweeper();
 }
 
-/** Before the worker closes: claimed rows not yet handed to SMTP are released back to `queued`. */
+/** Before the worker closes: stop the sweep. */
 export async function stopMessageDelivery(): Promise<void> {
-  setDraining(true);
   await sweeper?.stop();
   sweeper = null;
 }

@@ -5,6 +5,7 @@ import { RetryLater } from "../../platform/errors.ts";
 import { logger } from "../../platform/logger.ts";
 import { mailer, takeSmtpSlot, waitSmtpSlot } from "../../platform/mailer.ts";
 import { reserveSends } from "../../platform/smtp-rate-limit.ts";
+import { waitUnlessStopping } from "../../platform/worker-state.ts";
 import { classify } from "../delivery/smtp-outcome.ts";
 import { db } from "../../platform/prisma.ts";
 import { escapeHtml as esc } from "../../platform/html.ts";
@@ -18,20 +19,6 @@ import { wordingOf } from "./consent.service.ts";
 // claim timeout), so a long campaign cannot starve them; with no slot in the window, retry later.
 const confirmMaxWaitMs = () => config.SEND_CLAIM_TIMEOUT_MS / 2;
 
-// Set while the workers shut down: a confirmation waiting for its slot gives the job back (delayed to
-// that slot) instead of holding the shutdown past its bound.
-let closing = false;
-export const setConfirmationsClosing = (v: boolean) => {
-  closing = v;
-};
-
-async function waitForSlot(ms: number): Promise<void> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (closing) throw new RetryLater(until - Date.now(), "shutting down while waiting for the rate limit");
-    await new Promise((r) => setTimeout(r, Math.min(100, until - Date.now())));
-  }
-}
 
 async function pendingConfirmation(customerId: string, topicId: string) {
   const [customer, topic, consent] = await Promise.all([
@@ -53,7 +40,9 @@ export async function sendConfirmationEmail(customerId: string, topicId: string)
   if (!(await pendingConfirmation(customerId, topicId))) return "skipped";
   const slot = await reserveSends(1, confirmMaxWaitMs());
   if (slot.granted === 0) throw new RetryLater(slot.retryIn, "no SMTP rate-limit slot in the window");
-  await waitForSlot(slot.dueIn(0));
+  // A shutdown meanwhile gives the job back, delayed to the slot, rather than holding the shutdown.
+  const dueAt = Date.now() + slot.dueIn(0);
+  if (!(await waitUnlessStopping(slot.dueIn(0)))) throw new RetryLater(dueAt - Date.now(), "shutting down while waiting for the rate limit");
   const release = takeSmtpSlot() ?? (await waitSmtpSlot());
   try {
     // Read again after the wait: an erasure, a withdrawal or a suppression meanwhile stops it.

@@ -5,7 +5,8 @@
 // settled, so BullMQ keeps fetching work while slow sends of a batch are still running.
 import { config } from "../../platform/config.ts";
 import { logger } from "../../platform/logger.ts";
-import { deliverBatch, isDraining } from "./deliver.service.ts";
+import { workersStopping } from "../../platform/worker-state.ts";
+import { deliverBatch } from "./deliver.service.ts";
 import { enqueueDelivery } from "./dispatch.ts";
 
 interface Waiting {
@@ -83,7 +84,7 @@ function next(): void {
 async function run(batch: number, ids: string[], prepared: () => void): Promise<void> {
   const t0 = performance.now();
   try {
-    if (isDraining()) {
+    if (workersStopping()) {
       // Shutting down: hand the ids to a fresh job instead of claiming them now.
       await enqueueDelivery(ids, { tag: `x${Date.now().toString(36)}` });
     } else {

@@ -12,7 +12,7 @@ import { recordOutcomes } from "./outcome-writer.ts";
 import { prepareBatch } from "./prepare.ts";
 import { reserveSends } from "../../platform/smtp-rate-limit.ts";
 
-export { isDraining, setDraining, type BatchReport } from "./handoff.ts";
+export type { BatchReport } from "./handoff.ts";
 
 export interface BatchHooks {
   /** The batch has its rate-limit slots and is handing messages over: the next batch may prepare. */

@@ -5,6 +5,7 @@
 import { config } from "../../platform/config.ts";
 import { sendRaw, takeSmtpSlot, waitSmtpSlot } from "../../platform/mailer.ts";
 import { messagesOutcome } from "../../platform/metrics.ts";
+import { waitUnlessStopping, workersStopping } from "../../platform/worker-state.ts";
 import { messageIdHeader } from "./compose.ts";
 import type { ClaimedMessage, Outcome } from "./delivery.repository.ts";
 import { recordOutcome, recordOutcomes } from "./outcome-writer.ts";
@@ -40,13 +41,6 @@ export interface HandoffState {
   settled?(ids: string[]): void;
 }
 
-// Set while workers shut down: claimed messages not yet handed to SMTP go back to `queued`.
-let draining = false;
-export const setDraining = (v: boolean) => {
-  draining = v;
-};
-export const isDraining = () => draining;
-
 /** A claim older than this is not used to send any more: the sweep may take it over at twice that. */
 export const maxClaimAgeMs = () => config.SEND_CLAIM_TIMEOUT_MS / 2;
 
@@ -63,18 +57,6 @@ export function settleWithout(s: HandoffState, outcomes: Outcome[]): void {
   track(s, recordOutcomes(outcomes).then(() => s.settled?.(outcomes.map((o) => o.id))));
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Waits in short steps so that a shutdown does not wait out a long reservation. */
-async function waitTurn(ms: number): Promise<boolean> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (draining) return false;
-    await sleep(Math.min(100, until - Date.now()));
-  }
-  return !draining;
-}
-
 /** Hands the first `slots.granted` messages to SMTP; the caller releases whatever is left unhandled. */
 export async function handOff(batch: Array<{ m: ClaimedMessage; raw: string }>, slots: Reservation, s: HandoffState): Promise<void> {
   const t0 = Date.now();
@@ -83,16 +65,17 @@ export async function handOff(batch: Array<{ m: ClaimedMessage; raw: string }>, 
     const { m, raw } = batch[i];
     if (s.handled.has(m.id)) continue;
     const wait = t0 + slots.dueIn(i) - Date.now();
-    if (wait > 0 && !(await waitTurn(wait))) return;
+    // While workers shut down, claimed messages not yet handed over go back to `queued` (the caller).
+    if (wait > 0 && !(await waitUnlessStopping(wait))) return;
     const release = takeSmtpSlot() ?? (await waitSmtpSlot());
     let sending = false;
     try {
-      if (draining || Date.now() - m.claimedAtMs > maxClaimAgeMs()) return;
+      if (workersStopping() || Date.now() - m.claimedAtMs > maxClaimAgeMs()) return;
       // Re-read (the messages due within the next RECHECK_MS) until a read finishes within RECHECK_MS
       // of its start. A database too slow for that twice running: stop and give the rest back for
       // a while rather than send on stale consent or hammer it.
       for (let reads = 0; Date.now() - checkedAt > RECHECK_MS; reads++) {
-        if (draining || Date.now() - m.claimedAtMs > maxClaimAgeMs()) return;
+        if (workersStopping() || Date.now() - m.claimedAtMs > maxClaimAgeMs()) return;
         if (reads === 2) {
           s.backoffMs = SLOW_GATE_BACKOFF_MS;
           return;
