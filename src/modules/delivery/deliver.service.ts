@@ -78,7 +78,9 @@ async function enqueueRetries(retries: Outcome[]): Promise<void> {
   const buckets = new Map<number, string[]>();
   for (const o of retries) {
     const second = Math.ceil(o.retryAt!.getTime() / 1000);
-    buckets.set(second, [...(buckets.get(second) ?? []), o.id]);
+    const ids = buckets.get(second);
+    if (ids) ids.push(o.id);
+    else buckets.set(second, [o.id]);
   }
   for (const [second, ids] of buckets) {
     await enqueueDelivery(ids, { tag: `r${second.toString(36)}`, delayMs: second * 1000 - Date.now() });

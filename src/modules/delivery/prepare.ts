@@ -24,7 +24,11 @@ export interface Prepared {
 export async function gate(batch: ClaimedMessage[]): Promise<Map<string, string>> {
   const blocked = new Map<string, string>();
   const byTopic = new Map<string, ClaimedMessage[]>();
-  for (const m of batch) byTopic.set(m.topic.id, [...(byTopic.get(m.topic.id) ?? []), m]);
+  for (const m of batch) {
+    const list = byTopic.get(m.topic.id);
+    if (list) list.push(m);
+    else byTopic.set(m.topic.id, [m]);
+  }
   for (const ms of byTopic.values()) {
     const verdicts = await checkEligibility(ms[0].topic, ms.map((m) => m.customerId));
     for (const m of ms) {
