@@ -5,6 +5,7 @@
 import type { IncomingMessage } from "node:http";
 import express from "express";
 import { config } from "../platform/config.ts";
+import { storableText } from "../platform/storable.ts";
 
 const MAX_DEPTH = 32;
 /** body-parser keeps only the message of errors thrown while parsing: this prefix marks ours. */
@@ -29,12 +30,9 @@ function checkDepth(_req: IncomingMessage, _res: unknown, buf: Buffer): void {
   }
 }
 
-const unpaired = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const storable = (s: string) => !s.includes("\u0000") && !unpaired.test(s);
-
 function reviver(key: string, value: unknown): unknown {
-  if (!storable(key)) throw new Error(`${REJECT_PREFIX}${key.replace(/[^\x20-\x7e]/g, "?")}|Keys may not contain NUL characters or unpaired surrogates`);
-  if (typeof value === "string" && !storable(value)) {
+  if (!storableText(key)) throw new Error(`${REJECT_PREFIX}${key.replace(/[^\x20-\x7e]/g, "?")}|Keys may not contain NUL characters or unpaired surrogates`);
+  if (typeof value === "string" && !storableText(value)) {
     throw new Error(`${REJECT_PREFIX}${key}|Strings may not contain NUL characters or unpaired surrogates`);
   }
   return value;

@@ -3,12 +3,11 @@
 import type { z } from "zod";
 import { newId } from "../../platform/ids.ts";
 import { addressHash, newDataKey } from "../../platform/secrets.ts";
+import { storableValue } from "../../platform/storable.ts";
 import { addressKey, normaliseEmail } from "../customers/email.ts";
 import { csvRowInput, readHeader, type ParsedCsv } from "./csv.ts";
 import { externalIdHolders, personaIds, topicIds, type CustomerUpsert, type ImportFormat, type RowError } from "./imports.repository.ts";
 import { importRowSchema, type ImportRow } from "./imports.schema.ts";
-
-const UNSTORABLE = /(?<!\\)(?:\\\\)*\\u(?:0000|d[89a-f])/i;
 
 export interface RawRow {
   input: unknown;
@@ -125,10 +124,8 @@ export class ImportPlanner {
       if (raw.shapeError) return void errors.push({ row, message: raw.shapeError });
       const r = importRowSchema.safeParse(raw.input);
       if (!r.success) return void errors.push(...issueErrors(row, raw, r.error));
-      // PostgreSQL cannot store NUL or unpaired surrogates in text or jsonb (JSON.stringify writes both
-      // as \u escapes; a preceding escaped backslash makes it text); catching them here keeps the
-      // page's statement valid.
-      if (UNSTORABLE.test(JSON.stringify(r.data))) return void errors.push({ row, message: "The row contains a NUL character or an unpaired surrogate" });
+      // Caught here, a value PostgreSQL cannot store is this row's error, not the page's failure.
+      if (!storableValue(r.data)) return void errors.push({ row, message: "The row contains a NUL character or an unpaired surrogate" });
       valid.push({ row, raw, data: r.data, email: normaliseEmail(r.data.email), key: addressKey(r.data.email) });
     });
 
