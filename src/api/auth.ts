@@ -19,15 +19,17 @@ export function principal(req: Request): Principal {
 /** Admin is always admitted; list the other roles a route allows. */
 export type GuardedHandler = RequestHandler & { roles: Role[] };
 
+/** The token of an "Authorization: Bearer <token>" header, or null. */
+const bearer = (req: Request) => /^Bearer\s+(\S+)\s*$/i.exec(req.get("authorization") ?? "")?.[1] ?? null;
+
 async function authenticateRequest(req: Request, res: Response): Promise<Principal> {
   if (req.principal) return req.principal;
-  const header = req.get("authorization") ?? "";
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!m) {
+  const token = bearer(req);
+  if (!token) {
     res.setHeader("WWW-Authenticate", 'Bearer realm="rapport"');
     throw new AppError("unauthorized", "Send an API key as 'Authorization: Bearer <key>'");
   }
-  const p = await authenticate(m[1]);
+  const p = await authenticate(token);
   if (!p) {
     res.setHeader("WWW-Authenticate", 'Bearer realm="rapport", error="invalid_token"');
     throw new AppError("unauthorized", "The API key is unknown or revoked");
@@ -48,17 +50,12 @@ export function allow(...roles: Role[]): GuardedHandler {
     if (p.role !== "admin" && !roles.includes(p.role)) {
       throw new AppError("forbidden", `This route needs one of the roles: ${["admin", ...roles].join(", ")}`);
     }
-    req.principal = p;
     next();
   };
   // Exposed so the route table can be audited (test/auth.test.ts checks every route).
   return Object.assign(guard, { roles: ["admin" as Role, ...roles] });
 }
 
-/**
- * The development outbox has no API key (a newcomer opens it in a browser), so it answers only to
- * this machine: captured mail holds personal data and working unsubscribe and preference links.
- */
 const LOOPBACK = ["127.0.0.1", "::1", "::ffff:127.0.0.1"];
 const LOCAL_HOST = /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/i;
 /**
@@ -72,6 +69,10 @@ const isLoopback = (req: Request) =>
   req.get("forwarded") === undefined &&
   LOCAL_HOST.test(req.get("host") ?? "");
 
+/**
+ * The development outbox has no API key (a newcomer opens it in a browser), so it answers only to
+ * this machine: captured mail holds personal data and working unsubscribe and preference links.
+ */
 export function loopbackOnly(req: Request, _res: Response, next: NextFunction) {
   if (isLoopback(req)) return next();
   throw new AppError("forbidden", "The development outbox is only served to this machine");
@@ -86,7 +87,7 @@ export function metricsGuard(req: Request, _res: Response, next: NextFunction) {
     if (isLoopback(req)) return next();
     throw new AppError("forbidden", "Set METRICS_TOKEN to scrape /metrics from another host");
   }
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(req.get("authorization") ?? "");
-  if (m && safeEqual(m[1], config.METRICS_TOKEN)) return next();
+  const token = bearer(req);
+  if (token && safeEqual(token, config.METRICS_TOKEN)) return next();
   throw new AppError("unauthorized", "Send the metrics token as 'Authorization: Bearer <METRICS_TOKEN>'");
 }

@@ -41,8 +41,8 @@ const schema = z.object({
   DKIM_PRIVATE_KEY: z.string().optional(),
   // Hours a double opt-in confirmation link stays valid.
   CONFIRM_TOKEN_TTL_HOURS: z.coerce.number().int().min(1).default(72),
-  // 10,000-row JSON imports are ~6 MB; anything larger is refused with 413.
-  // Bulk imports (JSON or CSV); every other JSON body has API_BODY_LIMIT.
+  // Bulk imports, JSON or CSV (10,000 JSON rows are ~6 MB); every other JSON body has API_BODY_LIMIT.
+  // Larger bodies are refused with 413.
   BODY_LIMIT: z.string().default("16mb"),
   API_BODY_LIMIT: z.string().default("4mb"),
   // Which proxies may set X-Forwarded-For (Express "trust proxy"): the client IP goes into the

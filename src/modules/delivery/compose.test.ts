@@ -1,7 +1,8 @@
 import { simpleParser } from "mailparser";
 import { describe, expect, it } from "vitest";
 import { composeMime, headerText } from "./compose.ts";
-import { classify, retryDelayMs, scrub } from "./smtp-outcome.ts";
+import { scrubAddresses as scrub } from "../../platform/scrub.ts";
+import { classify, retryDelayMs } from "./smtp-outcome.ts";
 
 const topic = { id: "t1", key: "news.weekly", name: "Wöchentliche \"News\"", kind: "marketing" as const };
 

@@ -15,12 +15,10 @@ interface SmtpError {
   message?: string;
 }
 
-/** SMTP diagnostics often quote the address; keep the rest, never the address. */
-export const scrub = (s: string) => scrubAddresses(s);
-
 export function classify(err: unknown): SmtpVerdict {
   const e = (err ?? {}) as SmtpError;
-  const text = scrub(String(e.response ?? e.message ?? "unknown error"));
+  // SMTP diagnostics often quote the address; keep the rest, never the address.
+  const text = scrubAddresses(String(e.response ?? e.message ?? "unknown error"));
   const code = typeof e.responseCode === "number" ? e.responseCode : undefined;
   if (!code) return { kind: "retry", detail: `${e.code ?? "error"}: ${text}` };
   const enhanced = /\b([245])\.(\d{1,3})\.(\d{1,3})\b/.exec(text);
