@@ -9,11 +9,10 @@ Object.assign(process.env, { SMTP_RATE_PER_SECOND: "20", SMTP_POOL_SIZE: "1", SE
 const { sink, startHarness, pool, rid } = await import("./support/harness.ts");
 const f = await import("./support/fixtures.ts");
 const { deliverBatch } = await import("../src/modules/delivery/deliver.service.ts");
-const { reserveSends } = await import("../src/platform/smtp-rate-limit.ts");
+const { reserveSends, transportKey } = await import("../src/platform/smtp-rate-limit.ts");
 const { claimMessages, writeOutcomes } = await import("../src/modules/delivery/delivery.repository.ts");
 const { sweep } = await import("../src/modules/delivery/sweep.ts");
 const { redis } = await import("../src/platform/redis.ts");
-const { config } = await import("../src/platform/config.ts");
 
 let h: Awaited<ReturnType<typeof startHarness>>;
 beforeAll(async () => {
@@ -31,10 +30,7 @@ async function accepted(n: number) {
   return { ids, emails: cs.map((c) => c.email) };
 }
 
-const resetBucket = async () => {
-  const keys = await redis().keys(`${config.QUEUE_PREFIX}:smtp-rate:*`);
-  if (keys.length > 0) await redis().del(...keys);
-};
+const resetBucket = () => redis().del(transportKey());
 
 describe("delivery pacing", () => {
   it("when a batch is larger than the burst allowance, then its messages reach SMTP one slot apart, not all at once", async () => {
@@ -64,7 +60,7 @@ describe("delivery pacing", () => {
     expect(first.granted).toBe(22);
     expect([first.dueIn(0), first.dueIn(1), first.dueIn(2), first.dueIn(21)]).toEqual([0, 0, 50, 1000]);
     expect(first.retryIn).toBeGreaterThan(1000);
-    const key = (await redis().keys(`${config.QUEUE_PREFIX}:smtp-rate:*`))[0];
+    const key = transportKey();
     const horizon = await redis().get(key);
     for (let i = 0; i < 5; i++) expect((await reserveSends(100, 1000)).granted).toBe(0);
     // Refused batches did not move the horizon: the next slot is where the first batch left it.
