@@ -85,7 +85,7 @@ describe("consent ledger hash chain", () => {
     const r = await verify(id);
     expect(r.body).toEqual({ valid: false, checked: 5, unchained: 0, firstInvalid: { id: target.id, createdAt: target.created_at.toISOString() } });
 
-    const report = await verifyAllLedgers({ pageSize: 2, limit: 10_000 });
+    const report = await verifyAllLedgers({ pageSize: 500, limit: 10_000 });
     expect(report.invalid.filter((x) => x.customerId === id)).toEqual([{ customerId: id, id: target.id, createdAt: target.created_at.toISOString() }]);
     expect(report.rows).toBeGreaterThanOrEqual(5);
   });

@@ -31,12 +31,11 @@ export async function recordConsentChanges(client: pg.PoolClient, changes: Conse
   if (changes.length === 0) return;
   const customers = [...new Set(changes.map((c) => c.customerId))];
   // Each customer's ledger is a hash chain (ledger-chain.ts): one writer per customer at a time, or
-  // two would continue from the same head and fork it. Locked in key order (no deadlock between two
-  // batches), before the consent rows below are locked (the order every writer follows).
-  await client.query(
-    `SELECT pg_advisory_xact_lock(k) FROM (SELECT hashtext('ledger|' || x) AS k FROM unnest($1::text[]) x ORDER BY 1) s`,
-    [customers],
-  );
+  // two would continue from the same head and fork it. The customer rows are the lock (in id order,
+  // before the consent rows below): row locks take no room in the shared lock table, where an import
+  // page's thousand advisory locks, times concurrent pages, could run out. NO KEY UPDATE does not
+  // block foreign-key checks of rows inserted for these customers elsewhere.
+  await client.query("SELECT 1 FROM customers WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE", [customers]);
   // A batch may name the same customer x topic twice; the state keeps the last, the ledger keeps all.
   const latest = new Map<string, ConsentChange>();
   for (const c of changes) latest.set(`${c.customerId}|${c.topicId}|${c.channel}`, c);
