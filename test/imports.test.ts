@@ -139,15 +139,18 @@ describe("customer import", () => {
           consents: [{ topic: news, status: "opted_in", source: "crm-export", proof: "double opt-in 2024-03-01" }] },
         { email: email(), consents: [{ topic: news, status: "opted_in", source: "crm-export" }] },
         { email: email(), shoeSize: 44 },
+        // The ledger source outlives erasure: a label, never free text that may quote the person.
+        { email: email(), consents: [{ topic: news, status: "opted_in", source: `signup form of ${addr}`, proof: "p" }] },
       ],
     }, { key: dev });
     expect(r.status).toBe(202);
     expect(r.headers.get("location")).toBe(`/v1/imports/${r.body.id}`);
     const done = await finished(r.body.id);
-    expect(done).toMatchObject({ status: "completed", total: 3, processed: 3, created: 1, updated: 0, failed: 2 });
+    expect(done).toMatchObject({ status: "completed", total: 4, processed: 4, created: 1, updated: 0, failed: 3 });
     expect(done.errors).toEqual([
       { row: 2, field: "consents.0.proof", message: expect.stringMatching(/proof/) },
       { row: 3, field: "shoeSize", message: expect.any(String) },
+      { row: 4, field: "consents.0.source", message: expect.stringMatching(/label such as 'signup-form'/) },
     ]);
     const found = await h.api("GET", `/v1/customers?email=${encodeURIComponent(addr)}`);
     const c = found.body.data[0];

@@ -63,6 +63,7 @@ export function routes(opts: RouteOptions = {}): Router {
   r.get("/v1/customers/:id/consents", allow(M, D), consents.list);
   r.put("/v1/customers/:id/consents/:topicKey", allow(D), consents.put);
   r.get("/v1/customers/:id/consent-events", allow(M, D), consents.ledger);
+  r.get("/v1/customers/:id/consent-events/verify", allow(M, D), consents.verify);
 
   // Personas (marketers; membership lists customers, which marketers may read)
   r.post("/v1/personas", allow(M), personas.create);

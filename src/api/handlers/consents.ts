@@ -2,6 +2,7 @@ import type { Request, Response } from "express";
 import { z } from "zod";
 import { putConsentSchema } from "../../modules/consent/consent.schema.ts";
 import * as consent from "../../modules/consent/consent.service.ts";
+import { verifyLedger } from "../../modules/consent/ledger.service.ts";
 import { topicKey } from "../../modules/topics/topics.schema.ts";
 import { principal } from "../auth.ts";
 import { body, idParam, params } from "../validate.ts";
@@ -17,4 +18,7 @@ export async function list(req: Request, res: Response) {
 }
 export async function ledger(req: Request, res: Response) {
   res.json({ data: await consent.listConsentEvents(idParam(req, "Customer")), nextCursor: null });
+}
+export async function verify(req: Request, res: Response) {
+  res.json(await verifyLedger(idParam(req, "Customer")));
 }

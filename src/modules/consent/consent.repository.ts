@@ -1,8 +1,9 @@
 // Batched writes of consent state and its ledger. One path for every writer (API, public links,
-// imports): current state is upserted and the ledger row appended in the same transaction.
+// imports): current state is upserted and the ledger rows appended, chained, in the same transaction.
 import type pg from "pg";
 import { encrypt } from "../../platform/secrets.ts";
 import { values } from "../../platform/sql.ts";
+import { chainRows } from "./ledger-chain.ts";
 
 export type ConsentStatus = "pending" | "opted_in" | "opted_out";
 
@@ -28,6 +29,13 @@ const enc = (v: string | null | undefined, key: Buffer) => (v ? encrypt(v, key) 
 
 export async function recordConsentChanges(client: pg.PoolClient, changes: ConsentChange[]): Promise<void> {
   if (changes.length === 0) return;
+  const customers = [...new Set(changes.map((c) => c.customerId))];
+  // Each customer's ledger is a hash chain (ledger-chain.ts): one writer per customer at a time, or
+  // two would continue from the same head and fork it. The customer rows are the lock (in id order,
+  // before the consent rows below): row locks take no room in the shared lock table, where an import
+  // page's thousand advisory locks, times concurrent pages, could run out. NO KEY UPDATE does not
+  // block foreign-key checks of rows inserted for these customers elsewhere.
+  await client.query("SELECT 1 FROM customers WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE", [customers]);
   // A batch may name the same customer x topic twice; the state keeps the last, the ledger keeps all.
   const latest = new Map<string, ConsentChange>();
   for (const c of changes) latest.set(`${c.customerId}|${c.topicId}|${c.channel}`, c);
@@ -41,17 +49,38 @@ export async function recordConsentChanges(client: pg.PoolClient, changes: Conse
      ON CONFLICT (customer_id, topic_id, channel) DO UPDATE SET status = EXCLUDED.status, updated_at = now()`,
     state.params,
   );
-  const ledger = values(
-    changes.map((c) => [
-      c.customerId, c.topicId, c.channel, c.action, c.status, c.source, c.wording ?? null,
-      enc(c.proof, c.dataKey), enc(c.ip, c.dataKey), enc(c.userAgent, c.dataKey), c.actor,
-    ]),
-    ["::uuid", "::uuid", "", "", '::"ConsentStatus"'],
+  // The head of each chain, read after the lock (a new statement sees what the last holder committed),
+  // and the row time as stored (timestamptz(3)), since it is hashed.
+  const heads = await client.query<{ id: string; hash: Buffer | null; now: Date }>(
+    `SELECT u.id, now()::timestamptz(3) AS now,
+            (SELECT e.hash FROM consent_events e WHERE e.customer_id = u.id ORDER BY e.id DESC LIMIT 1) AS hash
+       FROM unnest($1::uuid[]) u(id)`,
+    [customers],
   );
+  const createdAt = heads.rows[0].now;
+  const rows = chainRows(
+    changes.map((c) => ({
+      customerId: c.customerId, topicId: c.topicId, channel: c.channel, action: c.action, status: c.status, source: c.source,
+      wording: c.wording ?? null, proofEnc: enc(c.proof, c.dataKey), ipEnc: enc(c.ip, c.dataKey), userAgentEnc: enc(c.userAgent, c.dataKey),
+      actor: c.actor, createdAt,
+    })),
+    new Map(heads.rows.map((h) => [h.id, h.hash])),
+  );
+  // Column arrays (a fixed number of parameters, whatever the batch size); ids follow the array
+  // order, which is the chain order.
+  const col = <K extends keyof (typeof rows)[number]>(k: K) => rows.map((r) => r[k]);
+  const hex = (b: Buffer | null) => (b ? b.toString("hex") : null);
   await client.query(
-    `INSERT INTO consent_events (customer_id, topic_id, channel, action, status, source, wording, proof_enc, ip_enc, user_agent_enc, actor)
-     VALUES ${ledger.sql}`,
-    ledger.params,
+    `INSERT INTO consent_events (customer_id, topic_id, channel, action, status, source, wording, proof_enc, ip_enc, user_agent_enc, actor, created_at, hash, prev_hash)
+     SELECT customer_id, topic_id, channel, action, status::"ConsentStatus", source, wording, proof_enc, ip_enc, user_agent_enc, actor, $12::timestamptz,
+            decode(hash, 'hex'), decode(prev_hash, 'hex')
+       FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $13::text[], $14::text[])
+            WITH ORDINALITY AS v(customer_id, topic_id, channel, action, status, source, wording, proof_enc, ip_enc, user_agent_enc, actor, hash, prev_hash, n)
+      ORDER BY n`,
+    [
+      col("customerId"), col("topicId"), col("channel"), col("action"), col("status"), col("source"), col("wording"),
+      col("proofEnc"), col("ipEnc"), col("userAgentEnc"), col("actor"), createdAt, rows.map((r) => hex(r.hash)), rows.map((r) => hex(r.prevHash)),
+    ],
   );
 }
 

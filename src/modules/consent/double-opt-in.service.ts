@@ -98,12 +98,14 @@ export type ConfirmState = "ready" | "confirmed" | "already_confirmed" | "invali
 export async function inspectConfirmation(token: string): Promise<{ state: ConfirmState; topicName?: string; wording?: string }> {
   const claims = readConfirm(token);
   if (!claims) return { state: "invalid" };
-  const [topic, consent, used] = await Promise.all([
+  const [customer, topic, consent, used] = await Promise.all([
+    db.customer.findFirst({ where: { id: claims.c, erasedAt: null }, select: { id: true } }),
     db.topic.findUnique({ where: { id: claims.t } }),
     db.consent.findUnique({ where: { customerId_topicId_channel: { customerId: claims.c, topicId: claims.t, channel: "email" } } }),
     db.tokenUse.findUnique({ where: { jti: claims.j } }),
   ]);
-  if (!topic) return { state: "invalid" };
+  // Erased: 404 like everything else about them, not "confirm" or "already confirmed".
+  if (!customer || !topic) return { state: "invalid" };
   if (consent?.status === "opted_in") return { state: "already_confirmed", topicName: topic.name };
   if (used || consent?.status !== "pending" || consent.updatedAt.getTime() !== claims.s) return { state: "invalid" };
   return { state: "ready", topicName: topic.name, wording: wordingOf(topic) };

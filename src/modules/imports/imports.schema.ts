@@ -2,6 +2,7 @@
 // carry their own evidence (an import never grants consent on its own).
 import { z } from "zod";
 import { createCustomerSchema, ianaTimezone as timezone } from "../customers/customers.schema.ts";
+import { consentSource } from "../consent/consent.schema.ts";
 import { topicKey } from "../topics/topics.schema.ts";
 
 export const MAX_IMPORT_ROWS = 10_000;
@@ -11,7 +12,7 @@ export const importConsentSchema = z
   .strictObject({
     topic: topicKey,
     status: z.enum(["opted_in", "opted_out"]),
-    source: z.string({ error: "A consent change needs a source" }).trim().min(1, "A consent change needs a source").max(200),
+    source: consentSource(),
     proof: z.string().trim().min(1).max(4000).optional(),
   })
   .refine((c) => c.status !== "opted_in" || c.proof !== undefined, {

@@ -10,7 +10,7 @@ export interface UnsubscribeState {
   topicName: string;
   /** Transactional mail (receipts, password resets) is sent whatever the consent; the page says so. */
   transactional: boolean;
-  /** Already opted out (or erased: nothing will be sent either way). */
+  /** Already opted out. */
   done: boolean;
 }
 
@@ -18,20 +18,18 @@ async function load(token: string): Promise<{ claims: UnsubscribeClaims; state: 
   const claims = readUnsubscribe(token);
   const invalid = new AppError("not_found", "This unsubscribe link is not valid");
   if (!claims) throw invalid;
-  const { rows } = await pool.query<{ name: string; kind: string; status: string | null; erased: boolean | null }>(
-    `SELECT t.name, t.kind, cs.status, c.erased_at IS NOT NULL AS erased
+  // An erased (or unknown) customer is 404, as everywhere: the link must not say what happened to them.
+  const { rows } = await pool.query<{ name: string; kind: string; status: string | null }>(
+    `SELECT t.name, t.kind, cs.status
        FROM topics t
-       LEFT JOIN customers c ON c.id = $1::uuid
+       JOIN customers c ON c.id = $1::uuid AND c.erased_at IS NULL
        LEFT JOIN consents cs ON cs.customer_id = c.id AND cs.topic_id = t.id AND cs.channel = 'email'
       WHERE t.id = $2::uuid`,
     [claims.c, claims.t],
   );
   if (!rows[0]) throw invalid;
   const r = rows[0];
-  return {
-    claims,
-    state: { topicName: r.name, transactional: r.kind === "transactional", done: r.status === "opted_out" || r.erased !== false },
-  };
+  return { claims, state: { topicName: r.name, transactional: r.kind === "transactional", done: r.status === "opted_out" } };
 }
 
 /** For the GET page: reads only. */
@@ -45,23 +43,20 @@ export async function unsubscribe(
   how: { oneClick: boolean; ip?: string; userAgent?: string },
 ): Promise<UnsubscribeState> {
   const { claims, state } = await load(token);
+  // Erased meanwhile: setConsent answers 404 too, and the event below is not written.
   if (!state.done) {
-    try {
-      await setConsent({
-        customerId: claims.c, topicId: claims.t, status: "opted_out", channel: "email",
-        source: how.oneClick ? "one-click-unsubscribe" : "unsubscribe-page",
-        proof: claims.m ? `message ${claims.m}` : undefined, ip: how.ip, userAgent: how.userAgent, actor: "customer",
-      });
-    } catch (err) {
-      // Erased meanwhile: nothing can be sent to them anyway.
-      if (!(err instanceof AppError && err.code === "not_found")) throw err;
-    }
+    await setConsent({
+      customerId: claims.c, topicId: claims.t, status: "opted_out", channel: "email",
+      source: how.oneClick ? "one-click-unsubscribe" : "unsubscribe-page",
+      proof: claims.m ? `message ${claims.m}` : undefined, ip: how.ip, userAgent: how.userAgent, actor: "customer",
+    });
   }
   if (claims.m) {
     await pool.query(
       `INSERT INTO message_events (message_id, customer_id, type, created_at)
        SELECT m.id, m.customer_id, 'unsubscribed', now() FROM messages m
         WHERE m.id = $1::uuid AND m.customer_id = $2::uuid
+          AND EXISTS (SELECT 1 FROM customers c WHERE c.id = m.customer_id AND c.erased_at IS NULL)
           AND NOT EXISTS (SELECT 1 FROM message_events e WHERE e.message_id = m.id AND e.type = 'unsubscribed')`,
       [claims.m, claims.c],
     );

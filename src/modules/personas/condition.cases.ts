@@ -29,6 +29,15 @@ const A = {
   num_str: "10",
 };
 
+/** Attribute dates at and beyond the edges of what a rule may name. */
+const EDGES = {
+  far: "9999-12-31T23:59:59-14:00", // year 10000 in UTC
+  early: "0001-01-01T00:00:00+14:00", // 1 BC in UTC
+  first: "0001-01-01",
+  last: "9999-12-31",
+  lastInstant: "9999-12-31T23:59:59.999Z",
+};
+
 const c = (name: string, rule: Condition, expected: boolean, attributes: Record<string, unknown> = A): ConditionCase => ({
   name,
   rule,
@@ -69,6 +78,15 @@ export const conditionCases: ConditionCase[] = [
   c("date-only is UTC midnight", { attr: "birthday", op: "eq", value: "1990-02-28T00:00:00Z" }, true),
   c("date lte date-only", { attr: "birthday", op: "lte", value: "1990-02-28" }, true),
   c("invalid calendar date never matches", { attr: "badDate", op: "lt", value: "2030-01-01" }, false),
+  // A rule's dates lie in years 1-9999 UTC; attribute dates beyond them still compare as instants.
+  c("latest rule date", { attr: "far", op: "gt", value: "9999-12-31T23:59:59.999Z" }, true, EDGES),
+  c("latest rule date with an offset", { attr: "far", op: "gte", value: "9999-12-31T23:59:59.999+00:00" }, true, EDGES),
+  c("earliest rule date", { attr: "early", op: "lt", value: "0001-01-01T00:00:00Z" }, true, EDGES),
+  c("earliest rule date, date-only", { attr: "early", op: "gte", value: "0001-01-01" }, false, EDGES),
+  c("earliest rule date eq a date-only attribute", { attr: "first", op: "eq", value: "0001-01-01T00:00:00Z" }, true, EDGES),
+  c("rule date at the top of the range vs a plain date", { attr: "last", op: "lt", value: "9999-12-31T23:59:59.999Z" }, true, EDGES),
+  c("rule date at the top of the range, eq", { attr: "lastInstant", op: "eq", value: "9999-12-31T23:59:59.999Z" }, true, EDGES),
+  c("rule date near the top with an offset", { attr: "last", op: "gt", value: "9999-12-31T09:00:00+14:00" }, true, EDGES),
   c("non-date string vs date value", { attr: "plan", op: "gt", value: "2020-01-01" }, false),
   c("number vs date value", { attr: "visits", op: "gt", value: "2020-01-01" }, false),
   c("in scalar", { attr: "plan", op: "in", value: ["free", "pro"] }, true),

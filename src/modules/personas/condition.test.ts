@@ -40,6 +40,21 @@ describe("condition schema", () => {
     }
   });
 
+  it("when a rule compares with a date outside years 1-9999 UTC, then the path names that value", () => {
+    for (const value of ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59.999-00:01", "0001-01-01T00:00:00.000+00:01"]) {
+      for (const op of ["eq", "neq", "gt", "gte", "lt", "lte"]) {
+        expect(errorsOf({ attr: "a", op, value }), `${op} ${value}`).toEqual([expect.stringMatching(/^rule\.value: Dates in rules lie between/)]);
+      }
+      expect(errorsOf({ all: [{ attr: "a", op: "exists" }, { not: { attr: "a", op: "gt", value } }] })).toEqual([expect.stringMatching(/^rule\.all\.1\.not\.value: /)]);
+      // Only comparisons read dates: a substring or list member is plain text.
+      expect(errorsOf({ attr: "a", op: "contains", value })).toEqual([]);
+      expect(errorsOf({ attr: "a", op: "in", value: [value] })).toEqual([]);
+    }
+    for (const value of ["9999-12-31T23:59:59.999Z", "9999-12-31T23:59:59+00:00", "9999-12-31T09:59:59+14:00", "0001-01-01", "0001-01-01T00:00:00-14:00"]) {
+      expect(errorsOf({ attr: "a", op: "gt", value }), value).toEqual([]);
+    }
+  });
+
   it("when a rule is nested too deep or is too large, then it is refused before being walked", () => {
     let deep: unknown = { attr: "a", op: "exists" };
     for (let i = 0; i < 5000; i++) deep = { not: deep };

@@ -8,10 +8,11 @@
 //   instant. neq is exactly `not eq` (so a missing attribute is "not equal").
 // - gt/gte/lt/lte: numbers compare numerically, ISO dates as instants, other strings by code point;
 //   `a` of another type never matches.
+// - A rule's own dates lie in years 1-9999 UTC (iso-date.ts); attribute dates may lie anywhere.
 // - in: `a` is a scalar equal to one of `value`, or a list sharing at least one element with it.
 // - contains: `a` is a list with an element equal to `value`, or a string containing it.
 import { z } from "zod";
-import { parseIsoDate, sqlIsoDate } from "./iso-date.ts";
+import { isOutOfRuleRange, parseIsoDate, RULE_DATE_RANGE, sqlIsoDate } from "./iso-date.ts";
 
 export const OPS = ["eq", "neq", "gt", "gte", "lt", "lte", "in", "contains", "exists"] as const;
 export type Op = (typeof OPS)[number];
@@ -71,6 +72,7 @@ const node: z.ZodType<Node> = z
       if (!Array.isArray(v)) fail("'in' needs a list of values");
     } else if (v === undefined || Array.isArray(v)) fail(`'${c.op}' needs one value (a string, number or boolean)`);
     else if (["gt", "gte", "lt", "lte"].includes(c.op) && typeof v === "boolean") fail(`'${c.op}' compares numbers, strings or dates`);
+    else if (c.op !== "contains" && isOutOfRuleRange(v)) fail(`Dates in rules lie ${RULE_DATE_RANGE}`);
   });
 
 /** Measured before the structural parse, iteratively, so a hostile nesting cannot exhaust the stack. */

@@ -38,6 +38,22 @@ export function parseIsoDate(s: unknown): number | null {
 }
 
 /**
+ * Instants a rule may compare with: years 1 to 9999 in UTC. PostgreSQL and JavaScript agree on every
+ * accepted date, but a rule's date is bound to SQL as its UTC ISO string, and outside these years
+ * that string is not ISO 8601 ("+010000-...") or names year 0, which PostgreSQL rejects: every
+ * refresh, hence every customer write, would fail. "9999-12-31T23:59:59-14:00" is already year 10000.
+ */
+export const MIN_RULE_INSTANT = Date.parse("0001-01-01T00:00:00.000Z");
+export const MAX_RULE_INSTANT = Date.parse("9999-12-31T23:59:59.999Z");
+export const RULE_DATE_RANGE = "between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z (in UTC)";
+
+/** A date a rule cannot compare with: accepted form, instant outside MIN/MAX_RULE_INSTANT. */
+export function isOutOfRuleRange(s: unknown): boolean {
+  const t = parseIsoDate(s);
+  return t !== null && (t < MIN_RULE_INSTANT || t > MAX_RULE_INSTANT);
+}
+
+/**
  * SQL expression turning the text expression `s` into a timestamptz, or NULL when it is not a date
  * in the accepted form. Never raises: the cast is reached only after the pattern and the day of
  * the month were checked (CASE evaluates its branches in order). `s` must be trusted SQL.

@@ -3,8 +3,8 @@
 // PostgreSQL over the JSONB attributes of a whole page of customers in one UPDATE.
 //
 // Consistency: every refresh reads the rules and updates inside one transaction holding an advisory
-// lock: shared for refreshes of given customers (they may run side by side), exclusive for a full
-// refresh after a persona changed and for deleting a persona. A customer refresh therefore never
+// lock: shared for refreshes of given customers (they may run side by side), exclusive for every
+// persona write together with the full refresh it calls for (withPersonaWrite). A customer refresh therefore never
 // writes a result computed from rules older than a full refresh that already finished, and never
 // writes the id of a persona deleted meanwhile.
 import type pg from "pg";
@@ -78,31 +78,48 @@ async function refreshOn(c: pg.PoolClient, ids: string[]): Promise<void> {
 
 /**
  * Recomputes rule_persona_id for every customer (after a persona's rule or priority changed, or a
- * persona was created or deleted): keyset pages of 50,000 rows, each one statement.
+ * persona was created or deleted): keyset pages of 50,000 rows, each one statement, all in one
+ * transaction under the exclusive lock.
  */
 export async function refreshAllRulePersonas(): Promise<void> {
+  await withPersonaWrite(async () => ({ result: undefined, refresh: true }));
+}
+
+/**
+ * Runs a persona write and the full refresh it calls for as one transaction under the exclusive
+ * lock: a write commits only with its membership refresh, so a rule that cannot be evaluated (the
+ * refresh fails) is never saved; saved, it would fail every later customer write. The lock is held
+ * for the whole refresh, so customer writes wait for it (they take the shared lock).
+ */
+export async function withPersonaWrite<T>(write: (c: pg.PoolClient) => Promise<{ result: T; refresh: boolean }>): Promise<T> {
+  return withTransaction(async (c) => {
+    await c.query("SELECT pg_advisory_xact_lock($1)", [LOCK_KEY]);
+    const { result, refresh } = await write(c);
+    if (refresh) await refreshAllOn(c);
+    return result;
+  });
+}
+
+async function refreshAllOn(c: pg.PoolClient): Promise<void> {
+  const rules = await loadRules(c);
   let after = "00000000-0000-0000-0000-000000000000";
   for (;;) {
-    const last = await withTransaction(async (c) => {
-      await c.query("SELECT pg_advisory_xact_lock($1)", [LOCK_KEY]);
-      const rules = await loadRules(c);
-      const params = new SqlParams();
-      const from = params.add(after, "uuid");
-      const pick = assignmentSql(rules, "page.attributes", params);
-      const { rows } = await c.query<{ last_id: string | null }>(
-        `WITH page AS (
-           SELECT id, attributes FROM customers WHERE id > ${from} AND erased_at IS NULL ORDER BY id LIMIT ${FULL_PAGE}
-         ), calc AS (
-           SELECT page.id, ${pick} AS pid FROM page
-         ), upd AS (
-           UPDATE customers c SET rule_persona_id = calc.pid FROM calc
-            WHERE c.id = calc.id AND c.rule_persona_id IS DISTINCT FROM calc.pid RETURNING c.id
-         )
-         SELECT (SELECT id FROM page ORDER BY id DESC LIMIT 1) AS last_id, (SELECT count(*) FROM upd) AS changed`,
-        params.values,
-      );
-      return rows[0]?.last_id ?? null;
-    });
+    const params = new SqlParams();
+    const from = params.add(after, "uuid");
+    const pick = assignmentSql(rules, "page.attributes", params);
+    const { rows } = await c.query<{ last_id: string | null }>(
+      `WITH page AS (
+         SELECT id, attributes FROM customers WHERE id > ${from} AND erased_at IS NULL ORDER BY id LIMIT ${FULL_PAGE}
+       ), calc AS (
+         SELECT page.id, ${pick} AS pid FROM page
+       ), upd AS (
+         UPDATE customers c SET rule_persona_id = calc.pid FROM calc
+          WHERE c.id = calc.id AND c.rule_persona_id IS DISTINCT FROM calc.pid RETURNING c.id
+       )
+       SELECT (SELECT id FROM page ORDER BY id DESC LIMIT 1) AS last_id, (SELECT count(*) FROM upd) AS changed`,
+      params.values,
+    );
+    const last = rows[0]?.last_id;
     if (!last) return;
     after = last;
   }
@@ -111,24 +128,20 @@ export async function refreshAllRulePersonas(): Promise<void> {
 /**
  * Deletes a persona under the exclusive lock, so that no refresh holding its id (read with the
  * rules, not yet written) can write it after the row is gone. The foreign keys then clear it from
- * customers (ON DELETE SET NULL). `guard` runs on the locked row, in the same transaction, before
- * the delete, and may throw to refuse it. Returns what was deleted, or null when there was no such
- * persona (never there, or deleted meanwhile).
+ * customers (ON DELETE SET NULL) and, when it had a rule, its members are re-assigned in the same
+ * transaction. `guard` runs on the locked row before the delete, and may throw to refuse it.
+ * Returns false when there was no such persona (never there, or deleted meanwhile).
  */
-export async function deletePersonaLocked(
-  key: string,
-  guard?: (c: pg.PoolClient, personaId: string) => Promise<void>,
-): Promise<{ id: string; hadRule: boolean } | null> {
-  return withTransaction(async (c) => {
-    await c.query("SELECT pg_advisory_xact_lock($1)", [LOCK_KEY]);
+export async function deletePersonaLocked(key: string, guard?: (c: pg.PoolClient, personaId: string) => Promise<void>): Promise<boolean> {
+  return withPersonaWrite(async (c) => {
     const { rows } = await c.query<{ id: string; has_rule: boolean }>(
       `SELECT id, rule IS NOT NULL AND rule <> 'null'::jsonb AS has_rule FROM personas WHERE key = $1 FOR UPDATE`,
       [key],
     );
-    if (!rows[0]) return null;
+    if (!rows[0]) return { result: false, refresh: false };
     await guard?.(c, rows[0].id);
     await c.query("DELETE FROM personas WHERE id = $1", [rows[0].id]);
-    return { id: rows[0].id, hadRule: rows[0].has_rule };
+    return { result: true, refresh: rows[0].has_rule };
   });
 }
 

@@ -1,12 +1,13 @@
 // Personas: who the marketer writes for. Membership changes (a rule, a priority, a persona gone)
-// are applied to every customer at once by refreshAllRulePersonas before the request returns.
+// are applied to every customer at once, in the transaction of the write (withPersonaWrite).
 import type pg from "pg";
-import { Prisma, type Persona } from "../../generated/prisma/client.ts";
+import type { Persona } from "../../generated/prisma/client.ts";
 import { AppError, conflict, isUniqueViolation, notFound } from "../../platform/errors.ts";
 import { decodeCursor, toPage } from "../../platform/pagination.ts";
 import { db } from "../../platform/prisma.ts";
 import type { RenderPersona } from "../../templates/render.types.ts";
-import { deletePersonaLocked, refreshAllRulePersonas } from "./persona-assignment.ts";
+import { newId } from "../../platform/ids.ts";
+import { deletePersonaLocked, withPersonaWrite } from "./persona-assignment.ts";
 import type { CreatePersona, UpdatePersona } from "./personas.schema.ts";
 
 /** The persona as templates see it (no ids, rule or bookkeeping). */
@@ -36,22 +37,38 @@ export async function findPersonaByKey(key: string): Promise<Persona> {
   return p;
 }
 
+/** A personas row as pg returns it, as the Prisma model (so that every view is built one way). */
+const toPersona = (r: Record<string, any>): Persona => ({
+  id: r.id,
+  key: r.key,
+  name: r.name,
+  description: r.description,
+  story: r.story,
+  goals: r.goals,
+  concerns: r.concerns,
+  interests: r.interests,
+  rule: r.rule,
+  priority: r.priority,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+/** JSONB parameter for a rule; null (no rule) is SQL NULL, as Prisma's DbNull wrote it. */
+const ruleParam = (rule: unknown) => (rule == null ? null : JSON.stringify(rule));
+
+// Writes go through withPersonaWrite: the row and the membership refresh commit together or not at all.
+
 export async function createPersona(input: CreatePersona): Promise<PersonaView> {
   try {
-    const p = await db.persona.create({
-      data: {
-        key: input.key,
-        name: input.name,
-        description: input.description ?? null,
-        story: input.story ?? null,
-        goals: input.goals ?? [],
-        concerns: input.concerns ?? [],
-        interests: input.interests ?? [],
-        rule: input.rule ? (input.rule as Prisma.InputJsonValue) : Prisma.DbNull,
-        priority: input.priority ?? 0,
-      },
+    const p = await withPersonaWrite(async (c) => {
+      const { rows } = await c.query(
+        `INSERT INTO personas (id, key, name, description, story, goals, concerns, interests, rule, priority, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, now()) RETURNING *`,
+        [newId(), input.key, input.name, input.description ?? null, input.story ?? null, input.goals ?? [], input.concerns ?? [],
+          input.interests ?? [], ruleParam(input.rule), input.priority ?? 0],
+      );
+      return { result: toPersona(rows[0]), refresh: input.rule != null };
     });
-    if (p.rule) await refreshAllRulePersonas();
     return personaView(p);
   } catch (err) {
     if (isUniqueViolation(err)) throw conflict(`A persona with key '${input.key}' already exists`);
@@ -63,29 +80,25 @@ export async function getPersona(key: string): Promise<PersonaView> {
   return personaView(await findPersonaByKey(key));
 }
 
-/** Prisma's "record to update or delete not found" (P2025): the row went between read and write. */
-const isRecordNotFound = (err: unknown) => (err as { code?: string })?.code === "P2025";
+const COLUMNS = ["name", "description", "story", "goals", "concerns", "interests", "rule", "priority"] as const;
 
 export async function updatePersona(key: string, input: UpdatePersona): Promise<PersonaView> {
-  const before = await findPersonaByKey(key);
-  const { rule, ...rest } = input;
-  let p: Persona;
-  try {
-    p = await db.persona.update({
-      where: { id: before.id },
-      data: {
-        ...rest,
-        ...(rule === undefined ? {} : { rule: rule === null ? Prisma.DbNull : (rule as Prisma.InputJsonValue) }),
-      },
-    });
-  } catch (err) {
-    // Deleted after we read it: for the client, as if it had been deleted just before.
-    if (isRecordNotFound(err)) throw notFound("Persona", key);
-    throw err;
-  }
-  const ruleChanged = rule !== undefined && JSON.stringify(rule) !== JSON.stringify(before.rule);
-  const priorityMatters = p.priority !== before.priority && p.rule !== null;
-  if (ruleChanged || priorityMatters) await refreshAllRulePersonas();
+  const set = COLUMNS.filter((col) => input[col] !== undefined);
+  const values = set.map((col) => (col === "rule" ? ruleParam(input.rule) : input[col]));
+  const assignments = set.map((col, i) => `${col} = $${i + 2}${col === "rule" ? "::jsonb" : ""}`);
+  const p = await withPersonaWrite(async (c) => {
+    // One statement: a row deleted while this one waits for its lock is simply not updated (404).
+    // The exclusive lock keeps other persona writes out, so `old` is the row this one replaces.
+    const { rows } = await c.query(
+      `UPDATE personas p SET ${[...assignments, "updated_at = now()"].join(", ")}
+         FROM (SELECT id, rule, priority FROM personas WHERE key = $1) old
+        WHERE p.id = old.id
+        RETURNING p.*, (p.rule IS DISTINCT FROM old.rule OR (p.priority <> old.priority AND p.rule IS NOT NULL)) AS membership_changed`,
+      [key, ...values],
+    );
+    if (!rows[0]) throw notFound("Persona", key);
+    return { result: toPersona(rows[0]), refresh: rows[0].membership_changed };
+  });
   return personaView(p);
 }
 
@@ -128,7 +141,6 @@ export async function deletePersona(key: string): Promise<void> {
     );
   });
   if (!deleted) throw notFound("Persona", key);
-  if (deleted.hadRule) await refreshAllRulePersonas();
 }
 
 export async function listPersonas(limit: number, cursor?: string) {
