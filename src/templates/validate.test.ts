@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { TemplateCompileError } from "./errors.ts";
 import { hbs } from "./handlebars-env.ts";
-import { validateTemplate } from "./validate.ts";
+import { prepareVersion as validateTemplate } from "./prepare.ts";
 
 const fails = (t: Parameters<typeof validateTemplate>[0]) => {
   try {
@@ -62,8 +62,8 @@ describe("validateTemplate", () => {
     const spy = vi.spyOn(hbs, "precompile");
     try {
       validateTemplate({ subject: "s", html: "<p>{{customer.name}}</p>", variants });
-      // Each of the 52 parts on its own, then the shared html document once.
-      expect(spy).toHaveBeenCalledTimes(52 + 1);
+      // Each of the 52 parts on its own, then the shared html document and its derived text once.
+      expect(spy).toHaveBeenCalledTimes(52 + 2);
     } finally {
       spy.mockRestore();
     }
