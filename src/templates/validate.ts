@@ -4,6 +4,7 @@
 import { compileErrorFrom, TemplateCompileError } from "./errors.ts";
 import { hbs, htmlCompileOptions, plainCompileOptions } from "./handlebars-env.ts";
 import { lintTemplate, type LintIssue } from "./lint.ts";
+import { nestingIssue } from "./nesting.ts";
 
 export type { LintIssue };
 
@@ -31,11 +32,16 @@ export function partsOf(t: TemplateParts): Part[] {
   return out;
 }
 
+const refused = (p: Part, { line, column, message }: { line: number; column: number; message: string }) =>
+  new TemplateCompileError(`The template part '${p.part}' does not compile: ${message} (line ${line}, column ${column})`, { part: p.part, line, column });
+
 /**
  * Parses, lints and compiles one part on its own, so that errors name the part's own line and
  * column. Returns the lint warnings and the compiled (precompiled JavaScript) template.
  */
 export function checkPart(p: Part): { warnings: LintIssue[]; spec: string } {
+  const deep = nestingIssue(p.src);
+  if (deep) throw refused(p, deep);
   let ast: hbs.AST.Program;
   try {
     ast = hbs.parse(p.src);
@@ -43,10 +49,7 @@ export function checkPart(p: Part): { warnings: LintIssue[]; spec: string } {
     throw compileErrorFrom(err, p.part);
   }
   const lint = lintTemplate(ast, p.part, { html: p.html });
-  if (lint.errors.length) {
-    const { line, column, message } = lint.errors[0];
-    throw new TemplateCompileError(`The template part '${p.part}' does not compile: ${message} (line ${line}, column ${column})`, { part: p.part, line, column });
-  }
+  if (lint.errors.length) throw refused(p, lint.errors[0]);
   try {
     return { warnings: lint.warnings, spec: hbs.precompile(ast, p.html ? htmlCompileOptions : plainCompileOptions) as string };
   } catch (err) {
