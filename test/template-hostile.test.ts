@@ -102,4 +102,16 @@ describe("links that run code", () => {
     expect(r.status).toBe(422);
     expect(r.body.detail).toMatch(/javascript: URL in href/);
   });
+
+  it("when a message's data makes a javascript: link at send time, then that message fails and a safe one is sent", async () => {
+    const topic = await f.createTopic(h, "transactional");
+    const tpl = await f.createTemplate(h, { html: '<p><a href="{{data.url}}">Open</a></p>' });
+    const c = await f.createCustomer(h);
+    const go = (url: string) => h.api("POST", "/v1/messages", { to: { customerId: c.id }, template: tpl.key, topic: topic.key, data: { url } });
+    const [safe, evil] = [await go("https://example.com/ok"), await go(" jav&#x09;ascript:alert(1)".replace("&#x09;", "\t"))];
+    expect((await f.waitForStatus(h, safe.body.id, ["sent", "failed"])).status).toBe("sent"); // precondition
+    const m = await f.waitForStatus(h, evil.body.id, ["sent", "failed"]);
+    expect(m).toMatchObject({ status: "failed" });
+    expect(JSON.stringify(m)).toMatch(/javascript: URL in href/);
+  }, 60_000);
 });
