@@ -1,13 +1,14 @@
 // Caps on the work of CSS inlining, checked with one linear scan before juice starts. juice matches
 // every CSS rule against every element (css-select), and its tree walk (domutils) shifts a stack
 // per level: 3,000 rules x 12,000 elements took a minute, 10,000 nested <b><i><u> tens of seconds.
-// Real emails stay far below both caps (a large one: 200 rules x 2,000 elements, 20-40 levels).
+// Real emails stay below both caps (a large one: 200 rules x 2,000 elements, 20-40 levels); at
+// the cap, inlining takes about a second on one core.
 import { TemplateTooComplexError } from "./errors.ts";
 import { scanHtml } from "./html-scan.ts";
 
 export const PREPARE_LIMITS = {
   /** CSS selectors x elements of one html document (layout included). */
-  cssWork: 2_000_000,
+  cssWork: 1_000_000,
   /** Nesting of elements (void elements and those whose end tag may be left out do not count). */
   depth: 250,
 } as const;

@@ -15,26 +15,14 @@ const RAW_TEXT = new Set(["style", "script", "textarea", "title", "xmp", "iframe
 const isAlpha = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 const isSpace = (ch: string) => ch === " " || ch === "\n" || ch === "\t" || ch === "\r" || ch === "\f";
 
+/** A quoted attribute value (skipped whole: it may hold ">") or the end of the tag. */
+const TAG_END = /=[\t\n\f\r ]*(?:"[^"]*"?|'[^']*'?)|>/g;
+
 /** Index just past the end of the tag whose attributes start at `i`, honouring quoted values. */
 function tagEnd(html: string, i: number): number {
-  const n = html.length;
-  while (i < n) {
-    const ch = html[i];
-    if (ch === ">") return i + 1;
-    if (ch !== "=") {
-      i++;
-      continue;
-    }
-    i++;
-    while (i < n && isSpace(html[i])) i++;
-    const q = html[i];
-    if (q === '"' || q === "'") {
-      const close = html.indexOf(q, i + 1);
-      if (close < 0) return n;
-      i = close + 1;
-    }
-  }
-  return n;
+  TAG_END.lastIndex = i;
+  for (let m = TAG_END.exec(html); m; m = TAG_END.exec(html)) if (m[0] === ">") return m.index + 1;
+  return html.length;
 }
 
 export function scanHtml(html: string, visit: TagVisitor): void {

@@ -137,7 +137,8 @@ export function lintTemplate(ast: hbs.AST.Program, part: string, opts: { html: b
         if (opts.html && !m.escaped) {
           warn(m, fromData ? `'{{{${p.original}}}}' inserts per-send data as raw HTML: scripts and links in it reach the email unescaped` : `'{{{${p.original}}}}' inserts raw HTML without escaping`);
         }
-        const content = before?.type === "ContentStatement" ? (before as hbs.AST.ContentStatement).value : "";
+        // The end of the text before the tag is enough to see an attribute opening.
+        const content = before?.type === "ContentStatement" ? (before as hbs.AST.ContentStatement).value.slice(-80) : "";
         if (fromData && URL_VALUE_START.test(content)) urlWarning(m, `'${/[\w:-]+\s*=\s*["']?$/.exec(content)![0]}{{${p.original}${m.params.length ? " ..." : ""}}}'`);
         return;
       }
