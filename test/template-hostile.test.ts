@@ -51,7 +51,11 @@ describe("hostile templates", () => {
     const run = await hostileSave("css 3000", html);
     expect(run.save.status).toBe(422);
     expect(run.save.body).toMatchObject({ part: "html", detail: expect.stringMatching(/too complex for CSS inlining/) });
-    expect(run.saveMs).toBeLessThan(budgetMs + 10_000); // was 59-73 s; now the thread's start and a linear scan
+    // The save above included starting the pool's thread; on a warm pool the cap answers at once (was 59-73 s).
+    const started = performance.now();
+    const again = await h.api("POST", "/v1/templates", { key: rid("hostile-"), name: "again", subject: "s", html });
+    expect(again.status).toBe(422);
+    expect(performance.now() - started).toBeLessThan(3000);
   }, 60_000);
 
   it("when 225 KB of nested <b><i><u> is saved, then the server stays responsive and the save is a 422 naming the part", async () => {

@@ -17,6 +17,7 @@ const HEAP_MB = 512;
 interface Job {
   id: number;
   parts: TemplateParts;
+  timeoutMs: number;
   resolve(v: PreparedVersion): void;
   reject(e: Error): void;
 }
@@ -41,9 +42,10 @@ export class PreparePool {
 
   constructor(private readonly opts: { threads: number; timeoutMs: number }) {}
 
-  run(parts: TemplateParts): Promise<PreparedVersion> {
+  /** `timeoutMs`: this job's budget, instead of the pool's. */
+  run(parts: TemplateParts, timeoutMs = this.opts.timeoutMs): Promise<PreparedVersion> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ id: ++this.seq, parts, resolve, reject });
+      this.queue.push({ id: ++this.seq, parts, timeoutMs, resolve, reject });
       this.pump();
     });
   }
@@ -87,8 +89,8 @@ export class PreparePool {
     slot.job = job;
     slot.worker.ref();
     slot.timer = setTimeout(() => {
-      this.fail(slot, new TemplateTooComplexError(`The template is too complex: preparing it took more than ${this.opts.timeoutMs / 1000} s`));
-    }, this.opts.timeoutMs);
+      this.fail(slot, new TemplateTooComplexError(`The template is too complex: preparing it took more than ${job.timeoutMs / 1000} s`));
+    }, job.timeoutMs);
     slot.worker.postMessage({ id: job.id, parts: job.parts });
   }
 
