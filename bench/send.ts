@@ -76,6 +76,8 @@ else if (role === "raw") {
   // The very messages the pipeline produces (same template, layout, headers and encoding), built
   // beforehand: the difference to the pipeline is everything but the SMTP hand-off.
   const template = { id: newId(), key: "receipt", version: 1, ...benchTemplate(), variants: [] };
+  const { prepareTemplate } = await import("../src/templates/compiled.ts");
+  await prepareTemplate(template);
   const topic = { id: newId(), key: "receipts", name: "Receipts", kind: "transactional" as const };
   const msgs = Array.from({ length: N }, (_, i) => {
     const id = newId();

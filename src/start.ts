@@ -9,6 +9,7 @@ import { closeDb } from "./platform/prisma.ts";
 import { closeQueues } from "./platform/queues.ts";
 import { closeRedis } from "./platform/redis.ts";
 import { closeMailer } from "./platform/mailer.ts";
+import { closeTemplatePool } from "./templates/pool.ts";
 import { startWorkers, type RunningWorkers } from "./workers/index.ts";
 
 export async function run(): Promise<void> {
@@ -37,6 +38,7 @@ export async function run(): Promise<void> {
     force.unref();
     await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
     await workers?.close();
+    await closeTemplatePool();
     await devSmtp?.close();
     closeMailer();
     await closeQueues();

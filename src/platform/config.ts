@@ -1,4 +1,5 @@
 // The only reader of process.env. Everything else imports `config`.
+import { availableParallelism } from "node:os";
 import { z } from "zod";
 
 const bool = z
@@ -69,6 +70,12 @@ const schema = z.object({
   // How often the sweep runs (one process at a time, Redis lock); queued rows untouched this long are re-enqueued.
   SEND_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
   SEND_SWEEP_QUEUED_AFTER_MS: z.coerce.number().int().min(100).default(120_000),
+  // Template preparation (parse, lint, CSS inlining, text derivation, Handlebars compile) runs in a
+  // small worker-thread pool, never on the event loop. A job past the timeout is stopped: 422
+  // "template too complex" at save and preview, a failed message at send time.
+  TEMPLATE_PREPARE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
+  // Threads of that pool, created on first use. One per spare core, at most two by default.
+  TEMPLATE_PREPARE_THREADS: z.coerce.number().int().min(1).max(16).default(Math.max(1, Math.min(2, availableParallelism() - 1))),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 

@@ -1,10 +1,8 @@
-// From a template version and a persona to compiled functions, cached per version id and variant.
-// Versions are immutable, so a cached entry never goes stale; the LRU only bounds memory.
+// The sources a template version compiles from: which parts a persona gets, and the documents
+// (the layout around the body, CSS inlined). Used by prepare.ts, in a worker thread.
 import juice from "juice";
-import { hbs, htmlCompileOptions, plainCompileOptions } from "./handlebars-env.ts";
 import { compose, htmlLayout, textLayout } from "./layout.ts";
 import type { RenderTemplateVersion } from "./render.types.ts";
-import { deriveTextSource } from "./text-from-html.ts";
 
 export type TemplateSource = Pick<RenderTemplateVersion, "subject" | "html" | "text" | "variants">;
 
@@ -63,70 +61,3 @@ export function htmlDocumentSource(body: string): string {
 }
 
 export const textDocumentSource = (body: string) => compose(textLayout, body);
-
-export interface CompiledVariant {
-  source: VariantSource;
-  subject: HandlebarsTemplateDelegate;
-  html: HandlebarsTemplateDelegate;
-  /** null: convert each rendered HTML to text (the derived template could not be trusted). */
-  text: HandlebarsTemplateDelegate | null;
-  /** The text template was derived from the HTML template rather than written. */
-  textDerived: boolean;
-}
-
-export function compileVariant(source: VariantSource): CompiledVariant {
-  const html = htmlDocumentSource(source.html.src);
-  let derived = source.text ? null : deriveTextSource(html);
-  if (derived !== null) {
-    // Handlebars compiles lazily: prove now that the derived template compiles, or do without it.
-    try {
-      hbs.precompile(derived, plainCompileOptions);
-    } catch {
-      derived = null;
-    }
-  }
-  const text = source.text ? textDocumentSource(source.text.src) : derived;
-  return {
-    source,
-    subject: hbs.compile(source.subject.src, plainCompileOptions),
-    html: hbs.compile(html, htmlCompileOptions),
-    text: text === null ? null : hbs.compile(text, plainCompileOptions),
-    textDerived: derived !== null,
-  };
-}
-
-/** Least-recently-used map: a Map iterates in insertion order, so the first key is the oldest. */
-export class Lru<K, V> {
-  private readonly m = new Map<K, V>();
-  constructor(private readonly max: number) {}
-  get(k: K): V | undefined {
-    const v = this.m.get(k);
-    if (v !== undefined) {
-      this.m.delete(k);
-      this.m.set(k, v);
-    }
-    return v;
-  }
-  set(k: K, v: V): void {
-    this.m.delete(k);
-    this.m.set(k, v);
-    if (this.m.size > this.max) this.m.delete(this.m.keys().next().value as K);
-  }
-  get size(): number {
-    return this.m.size;
-  }
-}
-
-const cache = new Lru<string, CompiledVariant>(1000);
-
-/** Compiled parts for this version and persona, from the cache when warm. */
-export function compiledFor(t: RenderTemplateVersion, personaKey: string | null): CompiledVariant {
-  const source = variantSource(t, personaKey);
-  const key = `${t.id}\u0000${source.variant ?? ""}`;
-  let c = cache.get(key);
-  if (!c) {
-    c = compileVariant(source);
-    cache.set(key, c);
-  }
-  return c;
-}

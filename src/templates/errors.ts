@@ -30,6 +30,17 @@ export class TemplateRenderError extends AppError {
   }
 }
 
+/**
+ * Preparing the template would cost too much: a cap on the work was crossed before it started
+ * (complexity.ts), or the job ran past its time or memory budget (pool.ts). `part` when known.
+ */
+export class TemplateTooComplexError extends AppError {
+  constructor(detail: string, part?: string) {
+    super("unprocessable", detail, { extra: part ? { part } : {} });
+    this.name = "TemplateTooComplexError";
+  }
+}
+
 /** A marketing message whose final output lacks the unsubscribe link or the postal address. */
 export class ComplianceError extends AppError {
   readonly missing: string[];

@@ -1,7 +1,10 @@
 // Lint of a parsed template part. Errors are things that would fail at render time (an unknown
-// helper or partial); warnings are variables the render context cannot provide. Inside blocks that
+// helper or partial); warnings are variables the render context cannot provide, and per-send
+// values where they can carry code: a whole URL (href="{{data.url}}" lets a javascript: link
+// through; the renderer refuses it, url-safety.ts) or raw HTML ({{{data.x}}}). Inside blocks that
 // change the context (#each, #with, sections) plain names are relative to unknown data and are not
-// checked; `@root.x`, `../x` that reaches the root, and block params still are.
+// checked; `@root.x`, `../x` that reaches the root, and block params still are. The walk recurses,
+// so nesting is bounded first (nesting.ts, on the source, before Handlebars parses it).
 import { knownHelpers, knownPartials } from "./handlebars-env.ts";
 import { layoutPartials } from "./layout.ts";
 
@@ -44,6 +47,11 @@ function missing(parts: string[]): string | null {
   return null;
 }
 
+/** Values written by the marketer or by Rapport: everything else comes with each send (data, customer). */
+const TRUSTED_ROOTS = new Set(["unsubscribeUrl", "preferencesUrl", "sender", "persona", "touchpoints"]);
+/** Content that ends where an attribute value holding a URL begins: href=", src=', action= ... */
+const URL_VALUE_START = /(?:^|[\s"'])(?:href|src|action|formaction|xlink:href|background|poster)\s*=\s*["']?$/i;
+
 const CONTEXT_KEEPING = new Set(["if", "unless", "eq", "ne", "gt", "lt", "and", "or", "not"]);
 
 interface Scope {
@@ -60,13 +68,12 @@ export function lintTemplate(ast: hbs.AST.Program, part: string, opts: { html: b
 
   // Inline partials may be called before (textually) they are declared: collect them first.
   const inline = new Set<string>(opts.html ? layoutPartials : []);
-  const collect = (n: unknown): void => {
-    if (!n || typeof n !== "object") return;
-    const o = n as { type?: string; path?: Path; params?: Array<{ value?: unknown }> };
+  // An explicit stack, not recursion: the tree may be deep.
+  for (const stack: unknown[] = [ast]; stack.length; ) {
+    const o = stack.pop() as { type?: string; path?: Path; params?: Array<{ value?: unknown }> };
     if (o.type === "DecoratorBlock" && o.path?.original === "inline" && typeof o.params?.[0]?.value === "string") inline.add(o.params[0].value);
-    for (const v of Object.values(o)) if (v && typeof v === "object") collect(v);
-  };
-  collect(ast);
+    for (const v of Object.values(o)) if (v && typeof v === "object") stack.push(v);
+  }
 
   const checkVariable = (p: Path, s: Scope) => {
     if (p.data) {
@@ -85,6 +92,21 @@ export function lintTemplate(ast: hbs.AST.Program, part: string, opts: { html: b
   };
   const isHelperName = (p: Path) => !p.data && p.depth === 0 && p.parts.length === 1 && knownHelpers.has(p.parts[0]);
 
+  /** The value may come with each send: data, customer, loop items, anything not a trusted root. */
+  const perSend = (e: Node, s: Scope): boolean => {
+    if (e.type === "SubExpression") return fromArgs(e as hbs.AST.SubExpression, s);
+    if (e.type !== "PathExpression") return false; // a literal
+    const p = e as Path;
+    if (isHelperName(p)) return false;
+    if (p.data) return p.parts[0] !== "root" || !TRUSTED_ROOTS.has(p.parts[1]);
+    if (!/^(this\b|\.\/|\.$)/.test(p.original) && p.depth === 0 && s.blockParams.has(p.parts[0])) return true;
+    return !s.contexts[s.contexts.length - 1 - p.depth] || !TRUSTED_ROOTS.has(p.parts[0]);
+  };
+  const fromArgs = (n: { params: Node[]; hash?: hbs.AST.Hash }, s: Scope): boolean =>
+    n.params.some((p) => perSend(p, s)) || (n.hash?.pairs.some((pair) => perSend(pair.value, s)) ?? false);
+  const urlWarning = (n: Node, shown: string) =>
+    warn(n, `${shown} takes its whole URL from per-send data: a javascript: link would get through the template (and the message fail at send time); write the scheme and host yourself, e.g. href="https://example.com/{{data.path}}"`);
+
   const expr = (e: Node, s: Scope) => {
     if (e.type === "PathExpression") checkVariable(e as Path, s);
     else if (e.type === "SubExpression") call(e as hbs.AST.SubExpression, s);
@@ -99,11 +121,11 @@ export function lintTemplate(ast: hbs.AST.Program, part: string, opts: { html: b
     args(n, s);
   };
 
-  const program = (prog: hbs.AST.Program | undefined, s: Scope) => prog?.body.forEach((st) => statement(st, s));
+  const program = (prog: hbs.AST.Program | undefined, s: Scope) => prog?.body.forEach((st, i) => statement(st, s, prog.body[i - 1]));
   const withParams = (s: Scope, prog: hbs.AST.Program | undefined): Scope =>
     prog?.blockParams?.length ? { ...s, blockParams: new Set([...s.blockParams, ...prog.blockParams]) } : s;
 
-  const statement = (st: Node, s: Scope): void => {
+  const statement = (st: Node, s: Scope, before?: Node): void => {
     switch (st.type) {
       case "MustacheStatement": {
         const m = st as hbs.AST.MustacheStatement;
@@ -111,7 +133,13 @@ export function lintTemplate(ast: hbs.AST.Program, part: string, opts: { html: b
         const p = m.path as Path;
         if (m.params.length || m.hash?.pairs.length) call(m, s);
         else if (!isHelperName(p)) checkVariable(p, s);
-        if (opts.html && !m.escaped) warn(m, `'{{{${p.original}}}}' inserts raw HTML without escaping`);
+        const fromData = opts.html && (m.params.length || m.hash?.pairs.length ? fromArgs(m, s) : perSend(p, s));
+        if (opts.html && !m.escaped) {
+          warn(m, fromData ? `'{{{${p.original}}}}' inserts per-send data as raw HTML: scripts and links in it reach the email unescaped` : `'{{{${p.original}}}}' inserts raw HTML without escaping`);
+        }
+        // The end of the text before the tag is enough to see an attribute opening.
+        const content = before?.type === "ContentStatement" ? (before as hbs.AST.ContentStatement).value.slice(-80) : "";
+        if (fromData && URL_VALUE_START.test(content)) urlWarning(m, `'${/[\w:-]+\s*=\s*["']?$/.exec(content)![0]}{{${p.original}${m.params.length ? " ..." : ""}}}'`);
         return;
       }
       case "BlockStatement": {
@@ -134,6 +162,8 @@ export function lintTemplate(ast: hbs.AST.Program, part: string, opts: { html: b
           if (st.type === "PartialStatement" && !knownPartials.has(name) && !inline.has(name)) error(p, `Unknown partial '${name}'`);
         } else expr(p.name, s);
         args(p, s);
+        const href = p.hash?.pairs.find((pair) => pair.key === "href");
+        if (opts.html && href && perSend(href.value, s)) urlWarning(href.value, `'{{> ... href=${(href.value as Path).original ?? "(...)"}}}'`);
         program(p.program, s);
         return;
       }

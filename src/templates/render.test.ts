@@ -1,22 +1,32 @@
 import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { RENDER_LIMITS, resetRenderBudget } from "./budget.ts";
-import { compiledFor } from "./compile.ts";
+import { htmlDocumentSource } from "./compile.ts";
+import { compiledFor, rememberPrepared } from "./compiled.ts";
+import { hbs, htmlCompileOptions, plainCompileOptions } from "./handlebars-env.ts";
 import { ComplianceError, TemplateRenderError } from "./errors.ts";
+import { prepareVersion } from "./prepare.ts";
 import { renderMessage, sender } from "./render.ts";
 import type { RenderInput, RenderPersona, RenderTemplateVersion } from "./render.types.ts";
 
 let seq = 0;
-const template = (t: Partial<RenderTemplateVersion>): RenderTemplateVersion => ({
-  id: `tv-${++seq}`,
-  key: "k",
-  version: 1,
-  subject: "Hello {{customer.name}}",
-  html: "<p>Hi {{customer.name}}</p>",
-  text: null,
-  variants: [],
-  ...t,
-});
+/** A version, prepared on this thread (the pool runs the same prepareVersion; see pool.test.ts). */
+const template = (t: Partial<RenderTemplateVersion>): RenderTemplateVersion => {
+  const v = { id: `tv-${++seq}`, key: "k", version: 1, subject: "Hello {{customer.name}}", html: "<p>Hi {{customer.name}}</p>", text: null, variants: [], ...t };
+  rememberPrepared(v.id, prepareVersion(v));
+  return v;
+};
+/**
+ * A version that skips the save-time checks (the lint refuses unknown helpers such as this.push):
+ * what the runtime alone does with a hostile template.
+ */
+const unchecked = (html: string, subject: string): RenderTemplateVersion => {
+  const v = { id: `tv-${++seq}`, key: "k", version: 1, subject, html, text: null, variants: [] };
+  const specs = { s: hbs.precompile(subject, plainCompileOptions) as string, h: hbs.precompile(htmlDocumentSource(html), htmlCompileOptions) as string };
+  const parts = { subject: "subject", html: "html", text: null };
+  rememberPrepared(v.id, { warnings: [], specs, variants: [{ variant: null, parts, subject: "s", html: "h", text: null, textDerived: false }] });
+  return v;
+};
 const persona = (key: string): RenderPersona => ({ key, name: key.toUpperCase(), description: null, story: null, goals: ["g1"], concerns: [], interests: [] });
 const UNSUB = "https://rapport.test/u/tok.en?x=1&y=2";
 const input = (t: RenderTemplateVersion, over: Partial<RenderInput> = {}): RenderInput => ({
@@ -98,7 +108,7 @@ describe("renderMessage", () => {
     ];
     const data = JSON.parse('{"__proto__": {"polluted": "yes"}, "constructor": {"prototype": {"x": 1}}}');
     for (const probe of probes) {
-      const out = renderMessage(input(template({ html: `<p>[${probe}]</p>`, subject: probe }), { data, kind: "transactional" }));
+      const out = renderMessage(input(unchecked(`<p>[${probe}]</p>`, probe), { data, kind: "transactional" }));
       const body = /<div class="rp-body"[^>]*>([\s\S]*?)<\/div>\s*<div class="rp-footer"/.exec(out.html)![1];
       expect(body, probe).not.toMatch(/function|\[native code\]|Object\]|prototype/);
       expect(out.subject, probe).not.toMatch(/function|native/);

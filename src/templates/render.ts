@@ -1,11 +1,13 @@
 // The one rendering function, used by preview, the send API and campaigns. Pure and synchronous:
-// callers load the customer, persona, touchpoints and template version (in batches) beforehand.
+// callers load the customer, persona, touchpoints and template version (in batches) beforehand,
+// and prepare the version (compiled.ts: prepareTemplate / prepareTemplates, off the event loop).
 import { config } from "../platform/config.ts";
 import { checkOutput, RenderBudgetExceeded, resetRenderBudget } from "./budget.ts";
-import { compiledFor } from "./compile.ts";
+import { compiledFor } from "./compiled.ts";
 import { ComplianceError, TemplateRenderError } from "./errors.ts";
 import { hbs, textPartials } from "./handlebars-env.ts";
 import { htmlToText, tidyText } from "./text-from-html.ts";
+import { findUnsafeUrl } from "./url-safety.ts";
 import type { RenderInput, RenderOutput, Touchpoints } from "./render.types.ts";
 
 /** The sender identity every layout can use (configuration, not per template). */
@@ -47,6 +49,12 @@ export function assertMarketingCompliance(html: string, text: string, unsubscrib
   if (missing.length) throw new ComplianceError(missing);
 }
 
+/** A link that runs code (javascript:, data:, ...), from the template or from data, never goes out. */
+function assertSafeUrls(html: string, part: string): void {
+  const bad = findUnsafeUrl(html);
+  if (bad) throw new TemplateRenderError(`The template part '${part}' rendered a ${bad.scheme}: URL in ${bad.attribute}; links that run code or load a document (javascript:, vbscript:, data:) are refused`, part);
+}
+
 export function renderMessage(input: RenderInput): RenderOutput {
   const compiled = compiledFor(input.template, input.persona?.key ?? null);
   const c = input.customer;
@@ -60,16 +68,17 @@ export function renderMessage(input: RenderInput): RenderOutput {
     sender,
   };
   const mode = input.mode ?? "send";
-  const { source } = compiled;
+  const { parts } = compiled;
   // A subject is one header line: line breaks from data must not reach the MIME headers.
-  const subject = run(compiled.subject, context, mode, source.subject.part).replace(/[\r\n\t]+/g, " ").trim();
-  const html = run(compiled.html, context, mode, source.html.part);
+  const subject = run(compiled.subject, context, mode, parts.subject).replace(/[\r\n\t]+/g, " ").trim();
+  const html = run(compiled.html, context, mode, parts.html);
+  assertSafeUrls(html, parts.html);
   let text: string;
   if (!compiled.text) text = htmlToText(html);
   else {
-    text = run(compiled.text, context, mode, source.text?.part ?? source.html.part, true);
+    text = run(compiled.text, context, mode, parts.text ?? parts.html, true);
     if (compiled.textDerived) text = tidyText(text);
   }
   if (input.kind === "marketing") assertMarketingCompliance(html, text, input.unsubscribeUrl);
-  return { subject, html, text, variant: source.variant };
+  return { subject, html, text, variant: compiled.variant };
 }

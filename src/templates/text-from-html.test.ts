@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { compiledFor, htmlDocumentSource } from "./compile.ts";
+import { htmlDocumentSource } from "./compile.ts";
+import { compiledFor, rememberPrepared } from "./compiled.ts";
+import { prepareVersion } from "./prepare.ts";
 import { renderMessage } from "./render.ts";
 import type { RenderInput } from "./render.types.ts";
 import { deriveTextSource, htmlToText } from "./text-from-html.ts";
@@ -16,6 +18,7 @@ const render = (html: string, data: Record<string, unknown> = {}) => {
     preferencesUrl: "https://r.test/preferences/c",
     kind: "marketing",
   };
+  rememberPrepared(input.template.id, prepareVersion(input.template));
   return { out: renderMessage(input), compiled: compiledFor(input.template, null) };
 };
 

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { TemplateCompileError } from "./errors.ts";
 import { hbs } from "./handlebars-env.ts";
-import { validateTemplate } from "./validate.ts";
+import { prepareVersion as validateTemplate } from "./prepare.ts";
 
 const fails = (t: Parameters<typeof validateTemplate>[0]) => {
   try {
@@ -49,6 +49,7 @@ describe("validateTemplate", () => {
       "html:4:stranger",
       "html:4:../../up",
       "html:5:labl",
+      "html:5:{{> ... href=data.url}}", // the button's whole URL comes with each send
     ]);
   });
 
@@ -62,10 +63,52 @@ describe("validateTemplate", () => {
     const spy = vi.spyOn(hbs, "precompile");
     try {
       validateTemplate({ subject: "s", html: "<p>{{customer.name}}</p>", variants });
-      // Each of the 52 parts on its own, then the shared html document once.
-      expect(spy).toHaveBeenCalledTimes(52 + 1);
+      // Each of the 52 parts on its own, then the shared html document and its derived text once.
+      expect(spy).toHaveBeenCalledTimes(52 + 2);
     } finally {
       spy.mockRestore();
     }
+  });
+});
+
+describe("nesting and per-send values in lint", () => {
+  it("when subexpressions or blocks nest thousands deep, then it is a compile error naming part and line, not a crash", () => {
+    const deepSub = `<p>ok</p>\n{{eq ${"(eq ".repeat(3000)}1 1${")".repeat(3000)} 1}}`;
+    expect(fails({ subject: "s", html: deepSub })).toMatchObject({ part: "html", line: 2 });
+    expect(fails({ subject: `{{eq ${"(eq ".repeat(3000)}1 1${")".repeat(3000)} 1}}`, html: "x" })).toMatchObject({ part: "subject", line: 1 });
+    const deepBlocks = `${"{{#if a}}".repeat(3000)}x${"{{/if}}".repeat(3000)}`;
+    expect(fails({ subject: "s", html: "x", variants: [{ persona: "p", html: deepBlocks }] })).toMatchObject({ part: "variants.0.html", line: 1 });
+    const chain = `{{#if a}}${Array.from({ length: 3000 }, (_, i) => `{{else if (eq a ${i})}}${i}`).join("")}{{/if}}`;
+    expect(fails({ subject: "s", html: chain })).toMatchObject({ part: "html" });
+    // Ordinary nesting, strings with parentheses, comments and else are fine.
+    const fine = '{{#if (and (eq data.a 1) (or (gt data.b 2) (not data.c)))}}{{#each data.xs}}{{#with this}}{{default x "(((("}}{{/with}}{{else}}none{{/each}}{{/if}}{{!-- (((( --}}';
+    expect(validateTemplate({ subject: "s", html: fine }).warnings).toEqual([]);
+  });
+
+  it("when a whole URL or raw HTML comes from per-send data, then it is a warning; fixed schemes and trusted links are not", () => {
+    const { warnings } = validateTemplate({
+      subject: "{{{data.subject}}}",
+      html: [
+        '<a href="{{data.url}}">a</a> <img src={{customer.attributes.avatar}}> <a HREF=\'{{default data.link "#"}}\'>b</a>',
+        '{{#each data.links as |l|}}<a href="{{l.url}}">{{l.name}}</a>{{/each}} {{#with customer}}<a href="{{attributes.site}}">s</a>{{/with}}',
+        '{{> button href=data.cta label="Go"}} {{{data.snippet}}}',
+        '<a href="https://x.test/{{data.path}}">ok</a> <a href="{{unsubscribeUrl}}">u</a> <a href="{{@root.preferencesUrl}}">p</a> <img src="{{persona.key}}.png"> <p title="{{data.t}}">t</p> {{{sender.name}}}',
+        '{{> button href=preferencesUrl label=data.label}}',
+      ].join("\n"),
+    });
+    const found = warnings.map((w) => `${w.part}:${w.line}:${/^'([^']+|[^']*'[^']*)'/.exec(w.message)![1]}`);
+    expect(found).toEqual([
+      'html:1:href="{{data.url}}',
+      "html:1:src={{customer.attributes.avatar}}",
+      "html:1:HREF=",
+      "html:2:href=\"{{l.url}}",
+      'html:2:href="{{attributes.site}}',
+      "html:3:{{> ... href=data.cta}}",
+      "html:3:{{{data.snippet}}}",
+      "html:4:{{{sender.name}}}",
+    ]);
+    expect(warnings[0].message).toMatch(/javascript: link/);
+    expect(warnings.find((w) => w.message.includes("data.snippet"))!.message).toMatch(/per-send data as raw HTML/);
+    expect(warnings.find((w) => w.message.includes("sender.name"))!.message).toMatch(/^'\{\{\{sender.name\}\}\}' inserts raw HTML without escaping/);
   });
 });

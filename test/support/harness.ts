@@ -9,6 +9,7 @@ import { closeDb, db, pool } from "../../src/platform/prisma.ts";
 import { closeQueues } from "../../src/platform/queues.ts";
 import { closeRedis, redis } from "../../src/platform/redis.ts";
 import { closeMailer } from "../../src/platform/mailer.ts";
+import { closeTemplatePool } from "../../src/templates/pool.ts";
 import { startWorkers, type RunningWorkers } from "../../src/workers/index.ts";
 import { ADMIN_KEY, sink } from "./env.ts";
 
@@ -82,6 +83,7 @@ export async function startHarness(opts: { workers?: boolean } = {}): Promise<Ha
       await new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections?.();
       await workers?.close();
+      await closeTemplatePool();
       closeMailer();
       await closeQueues();
       // This file's BullMQ keys (and rate-limit buckets) live under its own prefix: leave Redis clean.

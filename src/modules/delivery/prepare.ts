@@ -1,6 +1,8 @@
 // The part of a delivery batch before SMTP: consent and suppression re-check, frequency cap, personas,
 // touchpoints, rendering through the one rendering function, and MIME composition. Every database
 // step covers the whole batch.
+import { AppError } from "../../platform/errors.ts";
+import { prepareTemplates } from "../../templates/compiled.ts";
 import { renderMessage } from "../../templates/render.ts";
 import type { RenderTemplateVersion } from "../../templates/render.types.ts";
 import { checkEligibility } from "../consent/eligibility.ts";
@@ -56,6 +58,11 @@ export async function prepareBatch(claimed: ClaimedMessage[]): Promise<Prepared>
   const blocked = await gate(claimed);
   const live = claimed.filter((m) => !blocked.has(m.id));
   const templates = await templateVersions(live.map((m) => m.templateVersionId));
+  // Each distinct version prepared once (worker pool, off the event loop) before the synchronous renders.
+  // A template error (422: does not compile, too complex) fails its messages; anything else (the
+  // pool shutting down, a crashed thread) fails the batch, whose claims go back to the queue.
+  const unprepared = await prepareTemplates(templates.values());
+  for (const err of unprepared.values()) if (!(err instanceof AppError)) throw err;
   const personas = await personasForCustomers(live.map((m) => m.customerId));
   const wantsTouchpoints = live.filter((m) => usesTouchpoints(templates.get(m.templateVersionId)));
   const touchpoints = wantsTouchpoints.length > 0 ? await touchpointsFor(wantsTouchpoints.map((m) => m.customerId)) : new Map();
@@ -70,6 +77,8 @@ export async function prepareBatch(claimed: ClaimedMessage[]): Promise<Prepared>
     try {
       const tv = templates.get(m.templateVersionId);
       if (!tv) throw new Error("template version not found");
+      const cannot = unprepared.get(tv.id);
+      if (cannot) throw cannot;
       const unsub = unsubscribeUrl(m.customerId, m.topic.id, m.id);
       const r = renderMessage({
         template: tv,

@@ -6,9 +6,9 @@ import { config } from "../../platform/config.ts";
 import { db } from "../../platform/prisma.ts";
 import { personasForCustomers, rulePersonaKeyFor, type PersonaSource } from "../personas/persona-assignment.ts";
 import { renderPersona } from "../personas/personas.service.ts";
+import { prepareTemplate } from "../../templates/compiled.ts";
 import { renderMessage } from "../../templates/render.ts";
 import type { RenderCustomer, RenderPersona, Touchpoints } from "../../templates/render.types.ts";
-import { templateWarnings } from "../../templates/validate.ts";
 import { findVersion, toRenderTemplate } from "./templates.service.ts";
 import type { PreviewInput } from "./templates.schema.ts";
 import { touchpointsFor } from "./touchpoints.repository.ts";
@@ -62,6 +62,8 @@ async function subjectFor(input: PreviewInput): Promise<Subject> {
 export async function previewTemplate(key: string, input: PreviewInput) {
   const version = await findVersion(key, input.version);
   const template = toRenderTemplate(key, version);
+  // Off the event loop, in the template pool (a cache hit after the save in this process).
+  const { warnings } = await prepareTemplate(template);
   const who = await subjectFor(input);
   if (input.persona) {
     who.persona = await personaByKey(input.persona, "persona");
@@ -86,6 +88,6 @@ export async function previewTemplate(key: string, input: PreviewInput) {
     personaSource: who.personaSource,
     variant: out.variant,
     version: version.version,
-    warnings: templateWarnings(template),
+    warnings,
   };
 }

@@ -4,13 +4,13 @@ import { personaKey } from "../personas/personas.schema.ts";
 
 export const templateKey = keySchema("template");
 
-// Saving compiles every part synchronously (parse, lint, CSS inlining, Handlebars compile, text
-// derivation) on the event loop, and the first render of each variant compiles it again. The cost
-// grows with size and, more steeply, with the number of Handlebars tags (~50 µs per tag per
-// compile: 256 KB of "{{a}}" is 50,000 tags, seconds per compile). These caps bound one save to
-// about a second per part and a few seconds per version at worst. Real emails are far smaller:
-// Gmail clips a message above 102 KB of HTML, and even a tag-dense 256 KB template has ~10,000.
-// RFC 5322 caps a header line at 998 characters.
+// Saving prepares every part (parse, lint, CSS inlining, Handlebars compile, text derivation) in
+// the template worker pool (src/templates/pool.ts), off the event loop, within a time budget;
+// CSS inlining is capped before it starts (src/templates/complexity.ts). The cost grows with size
+// and, more steeply, with the number of Handlebars tags (~50 µs per tag per compile: 256 KB of
+// "{{a}}" is 50,000 tags, seconds per compile). These caps keep a legitimate version well inside
+// the budget. Real emails are far smaller: Gmail clips a message above 102 KB of HTML, and even a
+// tag-dense 256 KB template has ~10,000. RFC 5322 caps a header line at 998 characters.
 export const LIMITS = {
   subject: 998,
   html: 256 * 1024,

@@ -2,14 +2,17 @@
 // is saved: a template that does not compile is refused (422) and nothing is written.
 //
 // Order of work: the request body is bounded by its zod schema (sizes, templates.schema.ts) before
-// anything here runs; the compile (synchronous, ~1 s for a large part) runs next, outside any transaction;
-// the write is last, in a short transaction that also checks the variants' personas.
+// anything here runs; the preparation (compile, lint, CSS inlining) runs next, in the template
+// worker pool with a time budget, outside any transaction; the write is last, in a short
+// transaction that also checks the variants' personas. What was prepared is kept for the new
+// version's id, so its first preview or send does not prepare it again.
 import type { Prisma, Template, TemplateVersion } from "../../generated/prisma/client.ts";
 import { AppError, conflict, isUniqueViolation, notFound } from "../../platform/errors.ts";
 import { decodeCursor, toPage } from "../../platform/pagination.ts";
 import { db, type Tx } from "../../platform/prisma.ts";
 import type { RenderTemplateVersion } from "../../templates/render.types.ts";
-import { validateTemplate, type LintIssue } from "../../templates/validate.ts";
+import { prepareParts, rememberPrepared } from "../../templates/compiled.ts";
+import type { LintIssue } from "../../templates/validate.ts";
 import type { CreateTemplate, CreateVersion } from "./templates.schema.ts";
 
 type Variant = RenderTemplateVersion["variants"][number];
@@ -61,14 +64,15 @@ function content(input: { subject: string; html: string; text?: string; variants
 
 export async function createTemplate(input: CreateTemplate) {
   const parts = content(input);
-  const { warnings } = validateTemplate(parts);
+  const prepared = await prepareParts(parts);
   try {
     const v = await db.$transaction(async (tx) => {
       await lockPersonas(tx, parts.variants);
       const t = await tx.template.create({ data: { key: input.key } });
       return tx.templateVersion.create({ data: { templateId: t.id, version: 1, name: input.name, ...parts, variants: parts.variants as Prisma.InputJsonValue } });
     });
-    return versionView(input.key, v, warnings);
+    rememberPrepared(v.id, prepared);
+    return versionView(input.key, v, prepared.warnings);
   } catch (err) {
     if (isUniqueViolation(err)) throw conflict(`A template with key '${input.key}' already exists`);
     throw err;
@@ -91,7 +95,7 @@ export async function createVersion(key: string, input: CreateVersion) {
   }
   const t = await findTemplate(key);
   const parts = content(input);
-  const { warnings } = validateTemplate(parts);
+  const prepared = await prepareParts(parts);
   // Two concurrent saves may pick the same number; the unique (template, version) index makes one
   // fail, and it simply takes the next number.
   for (let attempt = 0; ; attempt++) {
@@ -109,7 +113,8 @@ export async function createVersion(key: string, input: CreateVersion) {
           },
         });
       });
-      return versionView(key, v, warnings);
+      rememberPrepared(v.id, prepared);
+      return versionView(key, v, prepared.warnings);
     } catch (err) {
       if (!isUniqueViolation(err) || attempt >= 5) throw err;
     }
