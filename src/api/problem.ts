@@ -14,6 +14,8 @@ export function sendProblem(
   extra?: Record<string, unknown>,
 ): void {
   const { status, title } = errorCodes[code];
+  // A dependency is down or busy: tell clients when to try again.
+  if (code === "unavailable") res.set("Retry-After", "5");
   res
     .status(status)
     .type("application/problem+json")

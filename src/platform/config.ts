@@ -76,6 +76,8 @@ const schema = z.object({
   TEMPLATE_PREPARE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
   // Threads of that pool, created on first use. One per spare core, at most two by default.
   TEMPLATE_PREPARE_THREADS: z.coerce.number().int().min(1).max(16).default(Math.max(1, Math.min(2, availableParallelism() - 1))),
+  // How long a consent withdrawal (or another stop) waits for messages already handed to SMTP; then 503.
+  HANDOFF_STOP_WAIT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 

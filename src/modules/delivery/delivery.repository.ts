@@ -7,6 +7,8 @@ export interface ClaimedMessage {
   id: string;
   customerId: string;
   templateVersionId: string;
+  /** The campaign it belongs to, if any: a stop of that campaign fences its hand-off too. */
+  campaignId: string | null;
   data: Record<string, unknown>;
   /** SMTP attempts made before this one. */
   attempts: number;
@@ -35,7 +37,7 @@ export async function claimMessages(ids: string[]): Promise<ClaimedMessage[]> {
        UPDATE messages m SET status = 'sending', claimed_at = now(), updated_at = now()
         WHERE m.id = ANY($1::uuid[]) AND m.status = 'queued'
           AND (m.send_at IS NULL OR m.send_at <= now() + interval '2 seconds')
-       RETURNING m.id, m.customer_id, m.topic_id, m.template_version_id, m.data, m.attempts, m.claimed_at::text AS claim)
+       RETURNING m.id, m.customer_id, m.topic_id, m.template_version_id, m.campaign_id, m.data, m.attempts, m.claimed_at::text AS claim)
      SELECT c.*, cu.email, cu.email_hash, cu.name, cu.locale, cu.timezone, cu.attributes,
             t.key AS topic_key, t.name AS topic_name, t.kind AS topic_kind
        FROM c
@@ -51,6 +53,7 @@ export async function claimMessages(ids: string[]): Promise<ClaimedMessage[]> {
     claimedAtMs,
     customerId: r.customer_id,
     templateVersionId: r.template_version_id,
+    campaignId: r.campaign_id,
     data: r.data ?? {},
     attempts: r.attempts,
     customer: {

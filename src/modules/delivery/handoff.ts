@@ -1,14 +1,17 @@
 // The last step of a delivery batch: each prepared message goes to SMTP at its rate-limit slot, when
 // the pool has room, and only if (1) consent and suppression were read at most RECHECK_MS ago (one
 // query per topic for the rest of the batch, not per message), (2) its claim is young enough that
-// the sweep cannot have handed the row to another worker, and (3) the process is not shutting down.
+// the sweep cannot have handed the row to another worker, (3) the process is not shutting down,
+// (4) no outcome write is failing, and (5) the hand-off gate admits it right before nodemailer gets
+// it (no withdrawal, erasure or campaign stop since that read: platform/handoff-gate.ts).
 import { config } from "../../platform/config.ts";
+import { admitHandoff, gateEpoch, type Admission } from "../../platform/handoff-gate.ts";
 import { sendRaw, takeSmtpSlot, waitSmtpSlot } from "../../platform/mailer.ts";
 import { messagesOutcome } from "../../platform/metrics.ts";
 import { waitUnlessStopping, workersStopping } from "../../platform/worker-state.ts";
 import { messageIdHeader } from "./compose.ts";
 import type { ClaimedMessage, Outcome } from "./delivery.repository.ts";
-import { recordOutcome, recordOutcomes } from "./outcome-writer.ts";
+import { outcomeWritesFailing, recordOutcome, recordOutcomes } from "./outcome-writer.ts";
 import { gate } from "./prepare.ts";
 import type { Reservation } from "../../platform/smtp-rate-limit.ts";
 import { classify, retryDelayMs } from "./smtp-outcome.ts";
@@ -16,6 +19,8 @@ import { classify, retryDelayMs } from "./smtp-outcome.ts";
 /** How stale the consent and suppression state may be when a message is handed to SMTP. */
 export const RECHECK_MS = 1000;
 const SLOW_GATE_BACKOFF_MS = 5000;
+/** A message the gate refused (stopped or stale) is claimed again after this; its claim re-reads consent. */
+const HELD_MS = 2000;
 
 export interface BatchReport {
   claimed: number;
@@ -38,6 +43,10 @@ export interface HandoffState {
   failure?: Error;
   /** Set when the hand-off stopped because consent could not be read fresh: unsent rows wait this long. */
   backoffMs?: number;
+  /** Stop handing over the rest of the batch (Redis or PostgreSQL failing); unsent rows go back. */
+  halted?: boolean;
+  /** Gate generation read before the latest consent read (platform/handoff-gate.ts). */
+  epoch?: string;
   settled?(ids: string[]): void;
 }
 
@@ -63,6 +72,7 @@ export async function handOff(batch: Array<{ m: ClaimedMessage; raw: string }>, 
   let checkedAt = -Infinity;
   for (let i = 0; i < slots.granted; i++) {
     const { m, raw } = batch[i];
+    if (s.halted || outcomeWritesFailing()) return;
     if (s.handled.has(m.id)) continue;
     const wait = t0 + slots.dueIn(i) - Date.now();
     // While workers shut down, claimed messages not yet handed over go back to `queued` (the caller).
@@ -80,12 +90,19 @@ export async function handOff(batch: Array<{ m: ClaimedMessage; raw: string }>, 
           s.backoffMs = SLOW_GATE_BACKOFF_MS;
           return;
         }
+        // The gate's generation before the read: a Redis reset after it makes admissions "stale".
+        const epoch = await gateEpoch().catch(() => null);
+        if (epoch === null) {
+          s.backoffMs = SLOW_GATE_BACKOFF_MS;
+          return;
+        }
         const started = Date.now();
         // Any message reached before this read goes stale is due before started + RECHECK_MS.
         const horizon = started - t0 + RECHECK_MS;
         const rest: ClaimedMessage[] = [];
         for (let j = i; j < slots.granted && slots.dueIn(j) <= horizon; j++) if (!s.handled.has(batch[j].m.id)) rest.push(batch[j].m);
         const blocked = await gate(rest);
+        s.epoch = epoch;
         checkedAt = started;
         const late: Outcome[] = rest.filter((x) => blocked.has(x.id)).map((x) => ({ id: x.id, claim: x.claim, kind: "suppressed", reason: blocked.get(x.id) }));
         s.report.suppressed += late.length;
@@ -95,7 +112,7 @@ export async function handOff(batch: Array<{ m: ClaimedMessage; raw: string }>, 
       if (s.handled.has(m.id)) continue;
       s.handled.add(m.id);
       sending = true;
-      s.pending.push(sendOne(m, raw, s, release));
+      s.pending.push(sendOne(m, raw, s, release, s.epoch!));
     } finally {
       if (!sending) release();
     }
@@ -106,12 +123,20 @@ export async function handOff(batch: Array<{ m: ClaimedMessage; raw: string }>, 
  * The pool slot is given back as soon as SMTP answered: recording the outcome needs no connection.
  * Never rejects (so it needs no extra handler per message): a failed write is kept for the batch.
  */
-async function sendOne(m: ClaimedMessage, raw: string, s: HandoffState, release: () => void): Promise<void> {
+async function sendOne(m: ClaimedMessage, raw: string, s: HandoffState, release: () => void, epoch: string): Promise<void> {
   try {
+    const gate = await admitHandoff({ messageId: m.id, customerId: m.customerId, topicId: m.topic.id, campaignId: m.campaignId }, epoch);
+    if (gate.admission !== "admitted" || s.halted || outcomeWritesFailing()) {
+      gate.done();
+      release();
+      hold(s, m, gate.admission);
+      return;
+    }
     let outcome: Outcome;
     try {
       outcome = await attempt(m, raw, s.report);
     } finally {
+      gate.done();
       release();
     }
     await recordOutcome(outcome);
@@ -120,6 +145,14 @@ async function sendOne(m: ClaimedMessage, raw: string, s: HandoffState, release:
   } catch (err) {
     s.failure ??= err as Error;
   }
+}
+
+/** Not handed over after all: the batch gives it back to `queued` (its next claim reads consent again). */
+function hold(s: HandoffState, m: ClaimedMessage, admission: Admission): void {
+  s.handled.delete(m.id);
+  const trouble = admission === "unavailable" || admission === "admitted"; // admitted: a write failed meanwhile
+  if (trouble) s.halted = true;
+  s.backoffMs = Math.max(s.backoffMs ?? 0, trouble ? SLOW_GATE_BACKOFF_MS : HELD_MS);
 }
 
 /** One SMTP attempt and its outcome: sent, retry later (4xx, connection, X.2.2), failed or bounced. */

@@ -21,14 +21,21 @@ const GATHER_MS = 10;
 const retryForMs = () => Math.max(5_000, config.SEND_CLAIM_TIMEOUT_MS * 0.8);
 
 let pending: Pending[] = [];
+// From the first failed write until one succeeds: hand-offs stop (what SMTP accepts now could not be
+// recorded, and an unrecorded send is re-sent after the claim timeout).
+let failing = false;
+export const outcomeWritesFailing = () => failing;
 let loop: Promise<void> | null = null;
 
 async function writeWithRetry(batch: Outcome[]): Promise<Set<string>> {
   const giveUpAt = Date.now() + retryForMs();
   for (let i = 0; ; i++) {
     try {
-      return await writeOutcomes(batch);
+      const r = await writeOutcomes(batch);
+      failing = false;
+      return r;
     } catch (err) {
+      failing = true;
       const delay = Math.min(5_000, 100 * 2 ** i);
       if (Date.now() + delay > giveUpAt) throw err;
       logger.warn({ err: (err as Error).message, count: batch.length }, "recording delivery outcomes failed; retrying");
