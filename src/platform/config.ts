@@ -67,9 +67,10 @@ const schema = z.object({
   SEND_RETRY_MAX_MS: z.coerce.number().int().min(1).default(3_600_000),
   // A row left in `sending` this long (worker crashed) is released to `queued` by the sweep.
   SEND_CLAIM_TIMEOUT_MS: z.coerce.number().int().min(1000).default(300_000),
-  // How often the sweep runs (one process at a time, Redis lock); queued rows untouched this long are re-enqueued.
+  // How often the sweep runs (one process at a time, Redis lock; also at once after Redis lost its data).
   SEND_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
-  SEND_SWEEP_QUEUED_AFTER_MS: z.coerce.number().int().min(100).default(120_000),
+  // A queued row untouched this much longer than the oldest delivery job still in the queue has lost its job.
+  SEND_SWEEP_QUEUED_AFTER_MS: z.coerce.number().int().min(100).default(5_000),
   // Template preparation (parse, lint, CSS inlining, text derivation, Handlebars compile) runs in a
   // small worker-thread pool, never on the event loop. A job past the timeout is stopped: 422
   // "template too complex" at save and preview, a failed message at send time.

@@ -139,7 +139,7 @@ async function sendOne(m: ClaimedMessage, raw: string, s: HandoffState, release:
       gate.done();
       release();
     }
-    await recordOutcome(outcome);
+    await recordOutcome(outcome, m.claimedAtMs);
     if (outcome.kind === "retry") s.retries.push(outcome);
     else s.settled?.([m.id]);
   } catch (err) {
