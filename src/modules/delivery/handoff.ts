@@ -5,6 +5,7 @@
 // (4) no outcome write is failing, and (5) the hand-off gate admits it right before nodemailer gets
 // it (no withdrawal, erasure or campaign stop since that read: platform/handoff-gate.ts).
 import { config } from "../../platform/config.ts";
+import { logger } from "../../platform/logger.ts";
 import { admitHandoff, gateEpoch, type Admission } from "../../platform/handoff-gate.ts";
 import { sendRaw, takeSmtpSlot, waitSmtpSlot } from "../../platform/mailer.ts";
 import { messagesOutcome } from "../../platform/metrics.ts";
@@ -126,10 +127,12 @@ export async function handOff(batch: Array<{ m: ClaimedMessage; raw: string }>, 
 async function sendOne(m: ClaimedMessage, raw: string, s: HandoffState, release: () => void, epoch: string): Promise<void> {
   try {
     const gate = await admitHandoff({ messageId: m.id, customerId: m.customerId, topicId: m.topic.id, campaignId: m.campaignId }, epoch);
-    if (gate.admission !== "admitted" || s.halted || outcomeWritesFailing()) {
+    // The admission took a round trip: the claim must still be young enough right before SMTP.
+    const tooOld = Date.now() - m.claimedAtMs > maxClaimAgeMs() || workersStopping();
+    if (gate.admission !== "admitted" || tooOld || s.halted || outcomeWritesFailing()) {
       gate.done();
       release();
-      hold(s, m, gate.admission);
+      hold(s, m, tooOld ? "stopped" : gate.admission);
       return;
     }
     let outcome: Outcome;
@@ -151,7 +154,10 @@ async function sendOne(m: ClaimedMessage, raw: string, s: HandoffState, release:
 function hold(s: HandoffState, m: ClaimedMessage, admission: Admission): void {
   s.handled.delete(m.id);
   const trouble = admission === "unavailable" || admission === "admitted"; // admitted: a write failed meanwhile
-  if (trouble) s.halted = true;
+  if (trouble && !s.halted) {
+    s.halted = true;
+    logger.warn({ admission, writesFailing: outcomeWritesFailing() }, "hand-off stopped: the rest of the batch goes back to the queue");
+  }
   s.backoffMs = Math.max(s.backoffMs ?? 0, trouble ? SLOW_GATE_BACKOFF_MS : HELD_MS);
 }
 

@@ -43,6 +43,7 @@ async function writeWithRetry(batch: Pending[]): Promise<void> {
       return;
     } catch (err) {
       failing = true;
+      logger.warn({ err: (err as Error).message, code: (err as { code?: string }).code }, "outcome write failed");
       const unreachable = isConnectionError(err);
       const now = Date.now();
       const lost = unreachable ? [] : batch.filter((p) => now >= p.takeoverAt);

@@ -18,11 +18,12 @@ const SENTINEL_MS = 1000;
  * Sweeps in rounds of LIMIT rows until nothing is left or half the sweep interval is used (the lock
  * outlives that), so a million jobs lost with a Redis restart come back in minutes, not hours.
  */
-export async function sweep(): Promise<{ released: number; requeued: number }> {
+export async function sweep(opts: { queuedAfterMs?: number } = {}): Promise<{ released: number; requeued: number }> {
+  const margin = opts.queuedAfterMs ?? config.SEND_SWEEP_QUEUED_AFTER_MS;
   const total = { released: 0, requeued: 0 };
   const until = Date.now() + config.SEND_SWEEP_INTERVAL_MS / 2;
   for (let after = ""; ; ) {
-    const r = await sweepRound(after);
+    const r = await sweepRound(after, margin);
     total.released += r.released;
     total.requeued += r.requeued;
     after = r.last;
@@ -30,7 +31,7 @@ export async function sweep(): Promise<{ released: number; requeued: number }> {
   }
 }
 
-async function sweepRound(after: string): Promise<{ released: number; requeued: number; last: string }> {
+async function sweepRound(after: string, margin: number): Promise<{ released: number; requeued: number; last: string }> {
   // A claim older than the timeout: the worker died between claiming and recording. If it died after
   // SMTP accepted the message, re-sending duplicates it: the one at-least-once window (documented).
   // Not while a worker still holds outcomes it could not write (the database was away): those claims
@@ -65,7 +66,7 @@ async function sweepRound(after: string): Promise<{ released: number; requeued: 
                       ORDER BY id LIMIT ${LIMIT} FOR UPDATE SKIP LOCKED)
         AND m.status = 'queued'
       RETURNING m.id`,
-    [config.SEND_SWEEP_QUEUED_AFTER_MS, oldest, after || "00000000-0000-0000-0000-000000000000"],
+    [margin, oldest, after || "00000000-0000-0000-0000-000000000000"],
   );
   const ids = [...released.rows, ...stranded.rows].map((r) => r.id);
   if (ids.length > 0) {
