@@ -48,7 +48,7 @@ const idOf = (messageId: string | null) => messageId?.slice(1, messageId.indexOf
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("delivery through outages", () => {
-  it("when PostgreSQL is stopped during sending for longer than a claim lives, then started again, then every message arrives exactly once (by Message-ID)", async () => {
+  it("when PostgreSQL is stopped during sending for longer than a claim lives, then the API answers 503 with Retry-After, and once it is started again every message arrives exactly once (by Message-ID)", async () => {
     const db = await privatePostgres();
     cleanup.push(() => db.remove());
     const redis = await privateRedis();
@@ -68,7 +68,20 @@ describe("delivery through outages", () => {
 
     const stoppedAt = Date.now();
     db.stop();
-    await sleep(8000);
+    // Meanwhile the API says what is wrong: 503 with Retry-After (not 500), and /readyz names PostgreSQL.
+    const api = client(engine);
+    let during = await api("GET", "/v1/customers");
+    for (let i = 0; i < 20 && during.status !== 503; i++) during = await api("GET", "/v1/customers");
+    expect(during.status, during.text).toBe(503);
+    expect(during.body).toMatchObject({ status: 503, type: "https://rapport.dev/problems/unavailable" });
+    const retryAfter = await fetch(`${engine.base}/v1/customers`, { headers: { authorization: `Bearer ${admin}` } });
+    expect(retryAfter.status).toBe(503);
+    expect(retryAfter.headers.get("retry-after")).toBe("5");
+    expect(retryAfter.headers.get("content-type")).toMatch(/application\/problem\+json/);
+    const ready = await fetch(`${engine.base}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toMatchObject({ checks: { database: "down", redis: "ok" } });
+    await sleep(Math.max(0, stoppedAt + 8000 - Date.now()));
     const startedAt = Date.now();
     db.start();
 
