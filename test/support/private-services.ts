@@ -104,7 +104,8 @@ export async function startEngine(env: Record<string, string>): Promise<Engine> 
   child.stderr!.on("data", (d) => child.output.push(String(d)));
   if (env.RAPPORT_ROLE !== "worker") {
     let ready = 0;
-    for (let i = 0; i < 240 && ready !== 200 && child.exitCode === null; i++) {
+    // Generous: a fresh cluster is migrated first, and the machine may be busy.
+    for (const until = Date.now() + 150_000; Date.now() < until && ready !== 200 && child.exitCode === null; ) {
       ready = await fetch(`${child.base}/readyz`).then((r) => r.status, () => 0);
       if (ready !== 200) await new Promise((r) => setTimeout(r, 250));
     }
