@@ -13,7 +13,7 @@ import { waitUnlessStopping, workersStopping } from "../../platform/worker-state
 import { messageIdHeader } from "./compose.ts";
 import type { ClaimedMessage, Outcome } from "./delivery.repository.ts";
 import { outcomeWritesFailing, recordOutcome, recordOutcomes } from "./outcome-writer.ts";
-import { gate } from "./prepare.ts";
+import { gate, type ReadyMessage } from "./prepare.ts";
 import type { Reservation } from "../../platform/smtp-rate-limit.ts";
 import { classify, retryDelayMs } from "./smtp-outcome.ts";
 
@@ -48,6 +48,8 @@ export interface HandoffState {
   halted?: boolean;
   /** Gate generation read before the latest consent read (platform/handoff-gate.ts). */
   epoch?: string;
+  /** Per message: the consent ledger row in force at the latest read (marketing). */
+  proof: Map<string, string | null>;
   settled?(ids: string[]): void;
 }
 
@@ -68,11 +70,12 @@ export function settleWithout(s: HandoffState, outcomes: Outcome[]): void {
 }
 
 /** Hands the first `slots.granted` messages to SMTP; the caller releases whatever is left unhandled. */
-export async function handOff(batch: Array<{ m: ClaimedMessage; raw: string }>, slots: Reservation, s: HandoffState): Promise<void> {
+export async function handOff(batch: ReadyMessage[], slots: Reservation, s: HandoffState): Promise<void> {
   const t0 = Date.now();
   let checkedAt = -Infinity;
   for (let i = 0; i < slots.granted; i++) {
     const { m, raw } = batch[i];
+    const rendered = batch[i];
     if (s.halted || outcomeWritesFailing()) return;
     if (s.handled.has(m.id)) continue;
     const wait = t0 + slots.dueIn(i) - Date.now();
@@ -102,7 +105,7 @@ export async function handOff(batch: Array<{ m: ClaimedMessage; raw: string }>, 
         const horizon = started - t0 + RECHECK_MS;
         const rest: ClaimedMessage[] = [];
         for (let j = i; j < slots.granted && slots.dueIn(j) <= horizon; j++) if (!s.handled.has(batch[j].m.id)) rest.push(batch[j].m);
-        const blocked = await gate(rest);
+        const blocked = await gate(rest, s.proof);
         s.epoch = epoch;
         checkedAt = started;
         const late: Outcome[] = rest.filter((x) => blocked.has(x.id)).map((x) => ({ id: x.id, claim: x.claim, kind: "suppressed", reason: blocked.get(x.id) }));
@@ -113,7 +116,7 @@ export async function handOff(batch: Array<{ m: ClaimedMessage; raw: string }>, 
       if (s.handled.has(m.id)) continue;
       s.handled.add(m.id);
       sending = true;
-      s.pending.push(sendOne(m, raw, s, release, s.epoch!));
+      s.pending.push(sendOne(rendered, s, release, s.epoch!));
     } finally {
       if (!sending) release();
     }
@@ -124,7 +127,8 @@ export async function handOff(batch: Array<{ m: ClaimedMessage; raw: string }>, 
  * The pool slot is given back as soon as SMTP answered: recording the outcome needs no connection.
  * Never rejects (so it needs no extra handler per message): a failed write is kept for the batch.
  */
-async function sendOne(m: ClaimedMessage, raw: string, s: HandoffState, release: () => void, epoch: string): Promise<void> {
+async function sendOne(x: ReadyMessage, s: HandoffState, release: () => void, epoch: string): Promise<void> {
+  const { m, raw } = x;
   try {
     const gate = await admitHandoff({ messageId: m.id, customerId: m.customerId, topicId: m.topic.id, campaignId: m.campaignId }, epoch);
     // The admission took a round trip: the claim must still be young enough right before SMTP.
@@ -137,7 +141,8 @@ async function sendOne(m: ClaimedMessage, raw: string, s: HandoffState, release:
     }
     let outcome: Outcome;
     try {
-      outcome = await attempt(m, raw, s.report);
+      const proof = { consentEventId: s.proof.get(m.id) ?? null, personaKey: x.persona, variant: x.variant };
+      outcome = await attempt(m, raw, s.report, proof);
     } finally {
       gate.done();
       release();
@@ -162,9 +167,9 @@ function hold(s: HandoffState, m: ClaimedMessage, admission: Admission): void {
 }
 
 /** One SMTP attempt and its outcome: sent, retry later (4xx, connection, X.2.2), failed or bounced. */
-async function attempt(m: ClaimedMessage, raw: string, report: BatchReport): Promise<Outcome> {
+async function attempt(m: ClaimedMessage, raw: string, report: BatchReport, proof: Outcome["proof"]): Promise<Outcome> {
   const n = m.attempts + 1;
-  const base = { id: m.id, claim: m.claim, attempted: true };
+  const base = { id: m.id, claim: m.claim, attempted: true, proof };
   try {
     await sendRaw({ from: config.SENDER_EMAIL, to: m.customer.email!, raw, messageId: messageIdHeader(m.id) });
     report.sent++;
