@@ -36,11 +36,12 @@ async function setup(e: Engine, n: number) {
     expect(r.status, r.text).toBe(201);
     customers.push(r.body.id);
   }
-  return async (i: number) => {
+  const send = async (i: number) => {
     const r = await api("POST", "/v1/messages", { to: { customerId: customers[i] }, template: `tpl-${tag}`, topic: `t-${tag}` });
     expect(r.status, r.text).toBe(202);
     return r.body.id as string;
   };
+  return Object.assign(send, { topic: `t-${tag}`, customers });
 }
 
 const accepted = () => sink.attempts.filter((a) => a.code === 250);
@@ -107,7 +108,7 @@ describe("delivery through outages", () => {
     expect(new Set(ids.filter((id) => perId.has(id))).size).toBe(ids.length);
   }, 180_000);
 
-  it("when Redis restarts with nothing kept while a backlog waits in the queue, then the backlog is delivered within 15 s with default settings", async () => {
+  it("when Redis restarts with nothing kept while a backlog waits in the queue, then a withdrawal meanwhile is 503 and the backlog is delivered within 15 s of the restart with default settings", async () => {
     const redis = await privateRedis();
     cleanup.push(() => redis.remove());
     // The shared PostgreSQL (it stays up), in a database of this test's own.
@@ -134,6 +135,12 @@ describe("delivery through outages", () => {
 
     const runId = redis.cli("info", "server").match(/run_id:(\w+)/)?.[1];
     await redis.stop();
+    // Without Redis a withdrawal cannot fence the hand-off: 503 with Retry-After, nothing recorded.
+    const api = client(engine);
+    const [topicKey, customerId] = [send.topic, send.customers[0]];
+    const withdrawal = await api("PUT", `/v1/customers/${customerId}/consents/${topicKey}`, { status: "opted_out", source: "test" });
+    expect(withdrawal.status, withdrawal.text).toBe(503);
+    expect((await api("GET", `/v1/customers/${customerId}/consent-events`)).body.data).toEqual([]);
     await redis.start();
     const restartedAt = Date.now();
     expect(redis.cli("info", "server").match(/run_id:(\w+)/)?.[1], "a new Redis").not.toBe(runId);
