@@ -11,7 +11,6 @@ Object.assign(process.env, {
   SMTP_RATE_PER_SECOND: "50",
   FREQUENCY_CAP_COUNT: "2",
   SEND_CLAIM_TIMEOUT_MS: "1000",
-  SEND_SWEEP_QUEUED_AFTER_MS: "500",
 });
 const { sink, startHarness, pool } = await import("./support/harness.ts");
 const f = await import("./support/fixtures.ts");
@@ -162,7 +161,7 @@ describe("delivery", () => {
               ($3, $6, $4, $5, 'queued', NULL, now() - interval '1 hour', now() - interval '1 hour')`,
       [stuckId, stuck.id, lostId, topic.id, rows[0].id, lost.id],
     );
-    const swept = await sweep();
+    const swept = await sweep({ queuedAfterMs: 500 });
     expect(swept.released).toBeGreaterThanOrEqual(1);
     expect(swept.requeued).toBeGreaterThanOrEqual(1);
     const a = await f.waitForStatus(h, stuckId, ["sent"]);

@@ -1,6 +1,6 @@
 // The one problem+json middleware (RFC 9457). Every error leaves the API through here.
 import type { ErrorRequestHandler, Response } from "express";
-import { AppError, errorCodes, type ErrorCode, type FieldError } from "../platform/errors.ts";
+import { AppError, errorCodes, isConnectionError, type ErrorCode, type FieldError } from "../platform/errors.ts";
 import { logger } from "../platform/logger.ts";
 import { scrubAddresses } from "../platform/scrub.ts";
 import { REJECT_PREFIX } from "./body.ts";
@@ -14,6 +14,8 @@ export function sendProblem(
   extra?: Record<string, unknown>,
 ): void {
   const { status, title } = errorCodes[code];
+  // A dependency is down or busy: tell clients when to try again.
+  if (code === "unavailable") res.set("Retry-After", "5");
   res
     .status(status)
     .type("application/problem+json")
@@ -63,6 +65,12 @@ export const problemMiddleware: ErrorRequestHandler = (err, req, res, _next) => 
   const status = Number(err?.status ?? err?.statusCode);
   if (status >= 400 && status < 500) {
     sendProblem(res, byStatus[status] ?? "validation", status === 400 ? "The request is malformed" : undefined, instance);
+    return;
+  }
+  // PostgreSQL or Redis unreachable: the request may succeed shortly (503 with Retry-After, not 500).
+  if (isConnectionError(err)) {
+    logger.warn({ err: { type: (err as Error)?.name, code: (err as { code?: string })?.code }, route: req.route?.path ?? "unmatched" }, "dependency unavailable");
+    sendProblem(res, "unavailable", "A dependency (database or queue) is unavailable; try again shortly", instance);
     return;
   }
   // Logged by route template, never the raw path: public paths carry tokens.

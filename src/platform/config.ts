@@ -67,15 +67,18 @@ const schema = z.object({
   SEND_RETRY_MAX_MS: z.coerce.number().int().min(1).default(3_600_000),
   // A row left in `sending` this long (worker crashed) is released to `queued` by the sweep.
   SEND_CLAIM_TIMEOUT_MS: z.coerce.number().int().min(1000).default(300_000),
-  // How often the sweep runs (one process at a time, Redis lock); queued rows untouched this long are re-enqueued.
+  // How often the sweep runs (one process at a time, Redis lock; also at once after Redis lost its data).
   SEND_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
-  SEND_SWEEP_QUEUED_AFTER_MS: z.coerce.number().int().min(100).default(120_000),
+  // A queued row untouched this much longer than the oldest delivery job still in the queue has lost its job.
+  SEND_SWEEP_QUEUED_AFTER_MS: z.coerce.number().int().min(100).default(5_000),
   // Template preparation (parse, lint, CSS inlining, text derivation, Handlebars compile) runs in a
   // small worker-thread pool, never on the event loop. A job past the timeout is stopped: 422
   // "template too complex" at save and preview, a failed message at send time.
   TEMPLATE_PREPARE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
   // Threads of that pool, created on first use. One per spare core, at most two by default.
   TEMPLATE_PREPARE_THREADS: z.coerce.number().int().min(1).max(16).default(Math.max(1, Math.min(2, availableParallelism() - 1))),
+  // How long a consent withdrawal (or another stop) waits for messages already handed to SMTP; then 503.
+  HANDOFF_STOP_WAIT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 

@@ -62,6 +62,31 @@ export function uniqueViolationTarget(err: unknown): string[] {
   return Array.isArray(t) ? t : t ? [t] : [];
 }
 
+const connectionCodes = new Set([
+  "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH",
+  "P1001", "P1002", "P1017", "57P01", "57P02", "57P03", "53300",
+]);
+const connectionMessages =
+  /Connection terminated|Connection is closed|connect ECONNREFUSED|Client has encountered a connection error|Reached the max retries per request|timeout exceeded when trying to connect|the database system is (starting up|shutting down)|terminating connection/i;
+
+/**
+ * Whether err says a dependency (PostgreSQL, Redis) cannot be reached right now, rather than that
+ * the request or the code is wrong: node socket errors, SQLSTATE classes 08 and 57P0x, Prisma
+ * P1001/P1002/P1017, the pg driver adapter's and ioredis' wrappings of them.
+ */
+export function isConnectionError(err: unknown, depth = 0): boolean {
+  if (!err || typeof err !== "object" || depth > 4) return false;
+  const e = err as { code?: unknown; message?: unknown; cause?: unknown; errors?: unknown; name?: unknown; meta?: { driverAdapterError?: unknown } };
+  const code = typeof e.code === "string" ? e.code : "";
+  if (connectionCodes.has(code) || /^08[0-9A-Z]{3}$/.test(code)) return true;
+  if (e.name === "MaxRetriesPerRequestError") return true;
+  if (typeof e.message === "string" && connectionMessages.test(e.message)) return true;
+  const kind = (e as { kind?: unknown }).kind;
+  if (kind === "DatabaseNotReachable" || kind === "ConnectionClosed" || kind === "SocketTimeout") return true;
+  if (Array.isArray(e.errors) && e.errors.some((x) => isConnectionError(x, depth + 1))) return true;
+  return isConnectionError(e.cause, depth + 1) || isConnectionError(e.meta?.driverAdapterError, depth + 1);
+}
+
 /**
  * Thrown by a use case run from a job when it cannot proceed yet but nothing failed (e.g. no SMTP
  * rate-limit slot soon): the worker delays the job by delayMs without counting an attempt.

@@ -4,6 +4,17 @@ import nodemailer, { type Transporter } from "nodemailer";
 import { config } from "./config.ts";
 
 let transport: Transporter | null = null;
+
+const CONNECTION_TIMEOUT_MS = 30_000;
+const SOCKET_TIMEOUT_MS = 60_000;
+// nodemailer's pool queues without bound. Handing it at most two messages per connection keeps every
+// connection busy while a message waits here instead, where its sender can still check that it should
+// go (consent, claim age) right before the hand-off. Two, not more: a message handed over may wait
+// behind one other for up to socketTimeout, and half the claim timeout (when a sender stops using a
+// claim) plus that wait must stay below the claim timeout (150 s + 2 x 60 s < 300 s by default).
+const SLOTS_PER_CONNECTION = 2;
+/** The longest a message handed to nodemailer can take until SMTP answers or the attempt fails. */
+export const MAX_HANDOFF_MS = 2 * CONNECTION_TIMEOUT_MS + SLOTS_PER_CONNECTION * SOCKET_TIMEOUT_MS;
 let smtpUrl: string | null = config.SMTP_URL ?? null;
 
 /** Used when the embedded development SMTP server is running (SMTP_URL unset). */
@@ -31,9 +42,9 @@ export function mailer(): Transporter {
       maxConnections: config.SMTP_POOL_SIZE,
       maxMessages: Infinity,
       // Bounded so that a hung server cannot hold a claimed message (or a shutdown) for long.
-      connectionTimeout: 30_000,
-      greetingTimeout: 30_000,
-      socketTimeout: 60_000,
+      connectionTimeout: CONNECTION_TIMEOUT_MS,
+      greetingTimeout: CONNECTION_TIMEOUT_MS,
+      socketTimeout: SOCKET_TIMEOUT_MS,
       host: url.hostname,
       port: Number(url.port || (url.protocol === "smtps:" ? 465 : 25)),
       secure: url.protocol === "smtps:",
@@ -61,12 +72,6 @@ export interface SmtpResult {
   response: string;
 }
 
-// nodemailer's pool queues without bound. Handing it at most two messages per connection keeps every
-// connection busy while a message waits here instead, where its sender can still check that it should
-// go (consent, claim age) right before the hand-off. Two, not more: a message handed over may wait
-// behind one other for up to socketTimeout, and half the claim timeout (when a sender stops using a
-// claim) plus that wait must stay below the claim timeout (150 s + 2 x 60 s < 300 s by default).
-const SLOTS_PER_CONNECTION = 2;
 let slotsFree = config.SMTP_POOL_SIZE * SLOTS_PER_CONNECTION;
 const slotWaiters: Array<(release: () => void) => void> = [];
 

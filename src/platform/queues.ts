@@ -89,3 +89,16 @@ export async function queueCounts(): Promise<Array<{ queue: QueueName; counts: R
     names.map(async (n) => ({ queue: n, counts: await queue(n).getJobCounts("waiting", "active", "delayed", "failed", "completed") })),
   );
 }
+
+/**
+ * When the oldest job that is waiting or running in this queue was added (ms since epoch), or null
+ * when there is none. A queued row untouched since well before that has no job any more.
+ */
+export async function oldestPendingJobAt(name: QueueName): Promise<number | null> {
+  const q = queue(name);
+  const [waiting, prioritized, active] = await withinTimeout(
+    Promise.all([q.getJobs(["waiting"], 0, 0, true), q.getJobs(["prioritized"], 0, 0, true), q.getJobs(["active"], 0, -1)]),
+  );
+  const times = [...waiting, ...prioritized, ...active].filter(Boolean).map((j) => j.timestamp);
+  return times.length > 0 ? Math.min(...times) : null;
+}

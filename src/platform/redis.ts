@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { Redis } from "ioredis";
 import { config } from "./config.ts";
 import { logger } from "./logger.ts";
@@ -28,4 +29,23 @@ export function redis(): Redis {
 export async function closeRedis(): Promise<void> {
   if (shared) await shared.quit().catch(() => undefined);
   shared = null;
+}
+
+const shas = new Map<string, string>();
+/**
+ * Runs a Lua script by its SHA (EVALSHA: the body is not sent and hashed on every call), loading it
+ * when Redis does not know it (first use, or after a restart).
+ */
+export async function runScript(script: string, keys: string[], args: Array<string | number>): Promise<unknown> {
+  let sha = shas.get(script);
+  if (!sha) {
+    sha = createHash("sha1").update(script).digest("hex");
+    shas.set(script, sha);
+  }
+  try {
+    return await redis().evalsha(sha, keys.length, ...keys, ...args);
+  } catch (err) {
+    if (!String((err as Error).message).startsWith("NOSCRIPT")) throw err;
+    return redis().eval(script, keys.length, ...keys, ...args);
+  }
 }

@@ -3,7 +3,7 @@
 // sender paces the hand-off message by message, so a burst never exceeds a tenth of a second's worth
 // of messages (at least one), whatever the batch size.
 import { config } from "./config.ts";
-import { redis } from "./redis.ts";
+import { runScript } from "./redis.ts";
 
 // KEYS[1]: theoretical arrival time (ms) of the next free slot. ARGV: interval ms, n, burst ms,
 // max wait ms. Grants only the slots due within the max wait: a slot that is not granted is not
@@ -55,7 +55,7 @@ export async function reserveSends(n: number, maxWaitMs: number): Promise<Reserv
   const interval = 1000 / config.SMTP_RATE_PER_SECOND;
   const burst = Math.max(100, interval);
   if (n <= 0) return { granted: 0, dueIn: () => 0, retryIn: 0 };
-  const [granted, start] = (await redis().eval(RESERVE, 1, transportKey(), String(interval), String(n), String(burst), String(maxWaitMs))) as [number, string];
+  const [granted, start] = (await runScript(RESERVE, [transportKey()], [interval, n, burst, maxWaitMs])) as [number, string];
   const offset = Number(start) || 0;
   const due = (i: number) => Math.max(0, Math.ceil(offset + (i + 1) * interval - burst));
   return { granted: Number(granted), dueIn: due, retryIn: Math.max(due(Number(granted)), 100) };

@@ -29,6 +29,9 @@ Object.assign(process.env, {
   HOST: "127.0.0.1",
   RAPPORT_PUBLIC_URL: `http://127.0.0.1:${port}`,
   LOG_LEVEL: process.env.LOG_LEVEL ?? "error",
+  // Test files share one database but not their queues: a short window would let one file's sweep
+  // enqueue (and deliver) another file's rows. Files that test the sweep set their own.
+  SEND_SWEEP_QUEUED_AFTER_MS: "120000",
 });
 
 afterAll(async () => {

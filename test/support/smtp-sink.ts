@@ -10,10 +10,23 @@ export interface Received {
   parsed: ParsedMail;
   /** When the server accepted it (ms since epoch). */
   at: number;
+  /** When its data had arrived, before any delay (ms since epoch). */
+  arrivedAt: number;
+}
+
+/** Every DATA the server got, accepted or answered with an error. */
+export interface Attempt {
+  to: string[];
+  messageId: string | null;
+  /** When its data had arrived (ms since epoch), before any delay. */
+  arrivedAt: number;
+  /** The SMTP code answered. */
+  code: number;
 }
 
 export class SmtpSink {
   readonly received: Received[] = [];
+  readonly attempts: Attempt[] = [];
   private server: SMTPServer;
   private scripted: Array<{ code: number; message: string }> = [];
   port = 0;
@@ -30,16 +43,21 @@ export class SmtpSink {
         const chunks: Buffer[] = [];
         stream.on("data", (c: Buffer) => chunks.push(c));
         stream.on("end", async () => {
+          const arrivedAt = Date.now();
+          const raw = Buffer.concat(chunks).toString("utf8");
+          const to = session.envelope.rcptTo.map((r) => r.address);
+          const messageId = /^Message-ID: *(.+?)\r?$/im.exec(raw.slice(0, raw.indexOf("\r\n\r\n")))?.[1] ?? null;
           if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
           const next = this.scripted.shift();
+          this.attempts.push({ to, messageId, arrivedAt, code: next?.code ?? 250 });
           if (next) {
             const err = Object.assign(new Error(next.message), { responseCode: next.code });
             return callback(err);
           }
-          const raw = Buffer.concat(chunks).toString("utf8");
           this.received.push({
+            arrivedAt,
             from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
-            to: session.envelope.rcptTo.map((r) => r.address),
+            to,
             raw,
             parsed: await simpleParser(raw),
             at: Date.now(),

@@ -1,6 +1,8 @@
 // Consent use cases: a customer's permission per topic and channel, and the ledger that proves it.
 import type { Topic } from "../../generated/prisma/client.ts";
 import { notFound } from "../../platform/errors.ts";
+import { liftStop, stopHandoffs } from "../../platform/handoff-gate.ts";
+import { logger } from "../../platform/logger.ts";
 import { db } from "../../platform/prisma.ts";
 import { enqueue, QueueNames } from "../../platform/queues.ts";
 import { decrypt } from "../../platform/secrets.ts";
@@ -54,6 +56,10 @@ export async function setConsent(input: SetConsentInput): Promise<ConsentView> {
   const customer = await liveCustomer(input.customerId);
   const topic = await topicOf(input);
   const channel = input.channel ?? "email";
+  // A withdrawal first fences the hand-off (and waits for messages already with SMTP), then commits:
+  // when this returns, nothing on the topic reaches SMTP (messages/CONTEXT.md, "Exact withdrawal").
+  // Redis away or a hand-off that will not finish: 503 and nothing changed.
+  if (input.status === "opted_out") await stopHandoffs({ customerId: customer.id, topicId: topic.id });
 
   const outcome = await withTransaction(async (client) => {
     const current = await lockConsent(client, customer.id, topic.id, channel);
@@ -70,6 +76,11 @@ export async function setConsent(input: SetConsentInput): Promise<ConsentView> {
     return { status: next, updatedAt: now!.updatedAt, changed: true };
   });
 
+  if (outcome.changed && outcome.status === "opted_in") {
+    // Opted in again: messages held by an earlier withdrawal's mark may go (consent is read again).
+    await liftStop({ customerId: customer.id, topicId: topic.id }).catch((err: Error) =>
+      logger.warn({ err: err.message }, "could not lift a withdrawal mark; it expires by itself"));
+  }
   if (outcome.status === "pending" && input.status === "opted_in") {
     // A new request sends its confirmation; asking again while pending re-sends it (the first email
     // may be lost, or the enqueue may have failed after the commit), at most once per 10 minutes.

@@ -5,7 +5,8 @@ import { addressHash } from "../../platform/secrets.ts";
 import { addressKey } from "../customers/email.ts";
 
 export type IneligibleReason = "no_consent" | "unsubscribed" | "suppressed_address" | "erased";
-export type Eligibility = { ok: true } | { ok: false; reason: IneligibleReason };
+/** consentEventId: the ledger row in force that allows a marketing message (its proof). */
+export type Eligibility = { ok: true; consentEventId?: string | null } | { ok: false; reason: IneligibleReason };
 
 export interface TopicRef {
   id: string;
@@ -25,6 +26,7 @@ export interface EligibilityRow {
 }
 interface Row extends EligibilityRow {
   id: string;
+  consent_event_id: string | null;
 }
 
 /**
@@ -49,11 +51,18 @@ export async function checkEligibility(topic: TopicRef, customerIds: string[]): 
   if (ids.length === 0) return out;
   const { rows } = await pool.query<Row>({
     name: "eligibility-batch",
-    text: `SELECT c.id, ${eligibilityColumns("c")} FROM customers c ${eligibilityJoin("c", "$2::uuid")} WHERE c.id = ANY($1::uuid[])`,
+    // The latest ledger row of the customer and topic is the one in force: changes only are recorded.
+    text: `SELECT c.id, ${eligibilityColumns("c")},
+                  (SELECT max(ce.id) FROM consent_events ce
+                    WHERE ce.customer_id = c.id AND ce.topic_id = $2::uuid AND ce.channel = 'email')::text AS consent_event_id
+             FROM customers c ${eligibilityJoin("c", "$2::uuid")} WHERE c.id = ANY($1::uuid[])`,
     values: [ids, topic.id],
   });
   await checkUnhashed(rows);
-  for (const r of rows) out.set(r.id, decide(topic.kind, r));
+  for (const r of rows) {
+    const v = decide(topic.kind, r);
+    out.set(r.id, v.ok && topic.kind === "marketing" ? { ok: true, consentEventId: r.consent_event_id } : v);
+  }
   for (const id of ids) if (!out.has(id)) out.set(id, no("erased"));
   return out;
 }

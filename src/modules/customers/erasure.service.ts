@@ -2,6 +2,7 @@
 // hash, and the consent ledger is kept but pseudonymised: its PII columns were encrypted with the
 // customer's data key, which is destroyed here (crypto-shredding), so no ledger row is rewritten.
 import { notFound } from "../../platform/errors.ts";
+import { stopHandoffs } from "../../platform/handoff-gate.ts";
 import { db } from "../../platform/prisma.ts";
 import { scrubPendingImports } from "../imports/imports.service.ts";
 
@@ -9,7 +10,11 @@ export async function eraseCustomer(id: string): Promise<void> {
   // Imports that have not reached this customer yet would create them again: scrub before (a page
   // committing meanwhile is then erased below) and after (in case one was queued in between).
   const before = await db.customer.findFirst({ where: { id, erasedAt: null }, select: { email: true } });
-  if (before?.email) await scrubPendingImports(before.email);
+  if (!before) throw notFound("Customer", id);
+  // Fence every hand-off to them first (and wait for those already with SMTP): once erased, nothing
+  // more reaches them. Redis away: 503 and nothing erased.
+  await stopHandoffs({ customerId: id });
+  if (before.email) await scrubPendingImports(before.email);
   const email = await db.$transaction(async (tx) => {
     // Row lock: a concurrent PATCH or erasure waits, then finds the customer erased.
     const [c] = await tx.$queryRaw<Array<{ email: string | null; email_hash: string | null }>>`

@@ -27,7 +27,7 @@ export async function deliverBatch(ids: string[], hooks: BatchHooks = {}): Promi
   report.claimed = claimed.length;
   const claimedIds = new Set(claimed.map((m) => m.id));
   hooks.settled?.(ids.filter((id) => !claimedIds.has(id)));
-  const s: HandoffState = { report, handled: new Set(), pending: [], retries: [], settled: hooks.settled };
+  const s: HandoffState = { report, handled: new Set(), pending: [], retries: [], proof: new Map(), settled: hooks.settled };
   try {
     if (claimed.length === 0) return report;
     const p = await prepareBatch(claimed);

@@ -7,6 +7,8 @@ export interface ClaimedMessage {
   id: string;
   customerId: string;
   templateVersionId: string;
+  /** The campaign it belongs to, if any: a stop of that campaign fences its hand-off too. */
+  campaignId: string | null;
   data: Record<string, unknown>;
   /** SMTP attempts made before this one. */
   attempts: number;
@@ -35,7 +37,7 @@ export async function claimMessages(ids: string[]): Promise<ClaimedMessage[]> {
        UPDATE messages m SET status = 'sending', claimed_at = now(), updated_at = now()
         WHERE m.id = ANY($1::uuid[]) AND m.status = 'queued'
           AND (m.send_at IS NULL OR m.send_at <= now() + interval '2 seconds')
-       RETURNING m.id, m.customer_id, m.topic_id, m.template_version_id, m.data, m.attempts, m.claimed_at::text AS claim)
+       RETURNING m.id, m.customer_id, m.topic_id, m.template_version_id, m.campaign_id, m.data, m.attempts, m.claimed_at::text AS claim)
      SELECT c.*, cu.email, cu.email_hash, cu.name, cu.locale, cu.timezone, cu.attributes,
             t.key AS topic_key, t.name AS topic_name, t.kind AS topic_kind
        FROM c
@@ -51,6 +53,7 @@ export async function claimMessages(ids: string[]): Promise<ClaimedMessage[]> {
     claimedAtMs,
     customerId: r.customer_id,
     templateVersionId: r.template_version_id,
+    campaignId: r.campaign_id,
     data: r.data ?? {},
     attempts: r.attempts,
     customer: {
@@ -97,6 +100,8 @@ export interface Outcome {
   retryAt?: Date;
   /** Address to suppress (bounced). */
   addressHash?: string | null;
+  /** What an SMTP attempt relied on: consent ledger row (marketing), persona and variant rendered. */
+  proof?: { consentEventId: string | null; personaKey: string | null; variant: string | null };
 }
 
 const statusOf: Record<OutcomeKind, string> = {
@@ -118,8 +123,9 @@ export async function writeOutcomes(outcomes: Outcome[]): Promise<Set<string>> {
   const { rows } = await pool.query<{ id: string }>({
     name: "delivery-outcomes",
     text: `WITH v AS (
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::timestamptz[], $9::timestamptz[])
-         AS v(id, status, reason, event, detail, inc, send_at, claim)),
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::timestamptz[], $9::timestamptz[],
+                            $10::bigint[], $11::text[], $12::text[])
+         AS v(id, status, reason, event, detail, inc, send_at, claim, consent_event_id, persona_key, variant)),
      u AS (
        UPDATE messages m SET
          status = v.status,
@@ -129,6 +135,9 @@ export async function writeOutcomes(outcomes: Outcome[]): Promise<Set<string>> {
          last_error = CASE WHEN v.status = 'sent' THEN m.last_error ELSE COALESCE(v.detail, m.last_error) END,
          send_at = CASE WHEN v.status = 'queued' AND v.send_at IS NOT NULL THEN v.send_at ELSE m.send_at END,
          claimed_at = NULL,
+         consent_event_id = CASE WHEN v.inc = 1 THEN v.consent_event_id ELSE m.consent_event_id END,
+         rendered_persona_key = CASE WHEN v.inc = 1 THEN v.persona_key ELSE m.rendered_persona_key END,
+         rendered_variant = CASE WHEN v.inc = 1 THEN v.variant ELSE m.rendered_variant END,
          updated_at = now()
        FROM v WHERE m.id = v.id AND m.status = 'sending' AND m.claimed_at = v.claim
        RETURNING m.id, m.customer_id),
@@ -150,6 +159,9 @@ export async function writeOutcomes(outcomes: Outcome[]): Promise<Set<string>> {
       col((o) => o.retryAt ?? null),
       bounced,
       col((o) => o.claim),
+      col((o) => o.proof?.consentEventId ?? null),
+      col((o) => o.proof?.personaKey ?? null),
+      col((o) => o.proof?.variant ?? null),
     ],
   });
   return new Set(rows.map((r) => r.id));

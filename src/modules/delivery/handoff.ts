@@ -1,21 +1,27 @@
 // The last step of a delivery batch: each prepared message goes to SMTP at its rate-limit slot, when
 // the pool has room, and only if (1) consent and suppression were read at most RECHECK_MS ago (one
 // query per topic for the rest of the batch, not per message), (2) its claim is young enough that
-// the sweep cannot have handed the row to another worker, and (3) the process is not shutting down.
+// the sweep cannot have handed the row to another worker, (3) the process is not shutting down,
+// (4) no outcome write is failing, and (5) the hand-off gate admits it right before nodemailer gets
+// it (no withdrawal, erasure or campaign stop since that read: platform/handoff-gate.ts).
 import { config } from "../../platform/config.ts";
+import { logger } from "../../platform/logger.ts";
+import { admitHandoff, gateEpoch, type Admission } from "../../platform/handoff-gate.ts";
 import { sendRaw, takeSmtpSlot, waitSmtpSlot } from "../../platform/mailer.ts";
 import { messagesOutcome } from "../../platform/metrics.ts";
 import { waitUnlessStopping, workersStopping } from "../../platform/worker-state.ts";
 import { messageIdHeader } from "./compose.ts";
 import type { ClaimedMessage, Outcome } from "./delivery.repository.ts";
-import { recordOutcome, recordOutcomes } from "./outcome-writer.ts";
-import { gate } from "./prepare.ts";
+import { outcomeWritesFailing, recordOutcome, recordOutcomes } from "./outcome-writer.ts";
+import { gate, type ReadyMessage } from "./prepare.ts";
 import type { Reservation } from "../../platform/smtp-rate-limit.ts";
 import { classify, retryDelayMs } from "./smtp-outcome.ts";
 
 /** How stale the consent and suppression state may be when a message is handed to SMTP. */
 export const RECHECK_MS = 1000;
 const SLOW_GATE_BACKOFF_MS = 5000;
+/** A message the gate refused (stopped or stale) is claimed again after this; its claim re-reads consent. */
+const HELD_MS = 2000;
 
 export interface BatchReport {
   claimed: number;
@@ -38,6 +44,12 @@ export interface HandoffState {
   failure?: Error;
   /** Set when the hand-off stopped because consent could not be read fresh: unsent rows wait this long. */
   backoffMs?: number;
+  /** Stop handing over the rest of the batch (Redis or PostgreSQL failing); unsent rows go back. */
+  halted?: boolean;
+  /** Gate generation read before the latest consent read (platform/handoff-gate.ts). */
+  epoch?: string;
+  /** Per message: the consent ledger row in force at the latest read (marketing). */
+  proof: Map<string, string | null>;
   settled?(ids: string[]): void;
 }
 
@@ -58,11 +70,13 @@ export function settleWithout(s: HandoffState, outcomes: Outcome[]): void {
 }
 
 /** Hands the first `slots.granted` messages to SMTP; the caller releases whatever is left unhandled. */
-export async function handOff(batch: Array<{ m: ClaimedMessage; raw: string }>, slots: Reservation, s: HandoffState): Promise<void> {
+export async function handOff(batch: ReadyMessage[], slots: Reservation, s: HandoffState): Promise<void> {
   const t0 = Date.now();
   let checkedAt = -Infinity;
   for (let i = 0; i < slots.granted; i++) {
     const { m, raw } = batch[i];
+    const rendered = batch[i];
+    if (s.halted || outcomeWritesFailing()) return;
     if (s.handled.has(m.id)) continue;
     const wait = t0 + slots.dueIn(i) - Date.now();
     // While workers shut down, claimed messages not yet handed over go back to `queued` (the caller).
@@ -80,12 +94,19 @@ export async function handOff(batch: Array<{ m: ClaimedMessage; raw: string }>, 
           s.backoffMs = SLOW_GATE_BACKOFF_MS;
           return;
         }
+        // The gate's generation before the read: a Redis reset after it makes admissions "stale".
+        const epoch = await gateEpoch().catch(() => null);
+        if (epoch === null) {
+          s.backoffMs = SLOW_GATE_BACKOFF_MS;
+          return;
+        }
         const started = Date.now();
         // Any message reached before this read goes stale is due before started + RECHECK_MS.
         const horizon = started - t0 + RECHECK_MS;
         const rest: ClaimedMessage[] = [];
         for (let j = i; j < slots.granted && slots.dueIn(j) <= horizon; j++) if (!s.handled.has(batch[j].m.id)) rest.push(batch[j].m);
-        const blocked = await gate(rest);
+        const blocked = await gate(rest, s.proof);
+        s.epoch = epoch;
         checkedAt = started;
         const late: Outcome[] = rest.filter((x) => blocked.has(x.id)).map((x) => ({ id: x.id, claim: x.claim, kind: "suppressed", reason: blocked.get(x.id) }));
         s.report.suppressed += late.length;
@@ -95,7 +116,7 @@ export async function handOff(batch: Array<{ m: ClaimedMessage; raw: string }>, 
       if (s.handled.has(m.id)) continue;
       s.handled.add(m.id);
       sending = true;
-      s.pending.push(sendOne(m, raw, s, release));
+      s.pending.push(sendOne(rendered, s, release, s.epoch!));
     } finally {
       if (!sending) release();
     }
@@ -106,15 +127,27 @@ export async function handOff(batch: Array<{ m: ClaimedMessage; raw: string }>, 
  * The pool slot is given back as soon as SMTP answered: recording the outcome needs no connection.
  * Never rejects (so it needs no extra handler per message): a failed write is kept for the batch.
  */
-async function sendOne(m: ClaimedMessage, raw: string, s: HandoffState, release: () => void): Promise<void> {
+async function sendOne(x: ReadyMessage, s: HandoffState, release: () => void, epoch: string): Promise<void> {
+  const { m, raw } = x;
   try {
+    const gate = await admitHandoff({ messageId: m.id, customerId: m.customerId, topicId: m.topic.id, campaignId: m.campaignId }, epoch);
+    // The admission took a round trip: the claim must still be young enough right before SMTP.
+    const tooOld = Date.now() - m.claimedAtMs > maxClaimAgeMs() || workersStopping();
+    if (gate.admission !== "admitted" || tooOld || s.halted || outcomeWritesFailing()) {
+      gate.done();
+      release();
+      hold(s, m, tooOld ? "stopped" : gate.admission);
+      return;
+    }
     let outcome: Outcome;
     try {
-      outcome = await attempt(m, raw, s.report);
+      const proof = { consentEventId: s.proof.get(m.id) ?? null, personaKey: x.persona, variant: x.variant };
+      outcome = await attempt(m, raw, s.report, proof);
     } finally {
+      gate.done();
       release();
     }
-    await recordOutcome(outcome);
+    await recordOutcome(outcome, m.claimedAtMs);
     if (outcome.kind === "retry") s.retries.push(outcome);
     else s.settled?.([m.id]);
   } catch (err) {
@@ -122,10 +155,21 @@ async function sendOne(m: ClaimedMessage, raw: string, s: HandoffState, release:
   }
 }
 
+/** Not handed over after all: the batch gives it back to `queued` (its next claim reads consent again). */
+function hold(s: HandoffState, m: ClaimedMessage, admission: Admission): void {
+  s.handled.delete(m.id);
+  const trouble = admission === "unavailable" || admission === "admitted"; // admitted: a write failed meanwhile
+  if (trouble && !s.halted) {
+    s.halted = true;
+    logger.warn({ admission, writesFailing: outcomeWritesFailing() }, "hand-off stopped: the rest of the batch goes back to the queue");
+  }
+  s.backoffMs = Math.max(s.backoffMs ?? 0, trouble ? SLOW_GATE_BACKOFF_MS : HELD_MS);
+}
+
 /** One SMTP attempt and its outcome: sent, retry later (4xx, connection, X.2.2), failed or bounced. */
-async function attempt(m: ClaimedMessage, raw: string, report: BatchReport): Promise<Outcome> {
+async function attempt(m: ClaimedMessage, raw: string, report: BatchReport, proof: Outcome["proof"]): Promise<Outcome> {
   const n = m.attempts + 1;
-  const base = { id: m.id, claim: m.claim, attempted: true };
+  const base = { id: m.id, claim: m.claim, attempted: true, proof };
   try {
     await sendRaw({ from: config.SENDER_EMAIL, to: m.customer.email!, raw, messageId: messageIdHeader(m.id) });
     report.sent++;

@@ -3,59 +3,77 @@
 // So a `sent` mark follows SMTP acceptance within a few milliseconds, yet costs a fraction of a
 // query: at 1,000 sends per second a write every GATHER_MS covers ~10 outcomes instead of one.
 import { config } from "../../platform/config.ts";
+import { isConnectionError } from "../../platform/errors.ts";
 import { logger } from "../../platform/logger.ts";
+import { redis } from "../../platform/redis.ts";
 import { writeOutcomes, type Outcome } from "./delivery.repository.ts";
 
 interface Pending {
   outcome: Outcome;
+  /** Local time after which the sweep may have taken the claim over (while the database answers). */
+  takeoverAt: number;
   resolve: (updated: boolean) => void;
   reject: (err: Error) => void;
 }
 
 const MAX_PER_WRITE = 2000;
 const GATHER_MS = 10;
-
-// Losing a `sent` mark means a duplicate once the sweep takes the claim over, so a failing write is
-// retried (backoff up to 5 s) for as long as the claims it carries are ours: until a claim could be
-// taken over (SEND_CLAIM_TIMEOUT_MS), less a margin. A database failover of a minute costs nothing.
-const retryForMs = () => Math.max(5_000, config.SEND_CLAIM_TIMEOUT_MS * 0.8);
+const MAX_BACKOFF_MS = 1000;
 
 let pending: Pending[] = [];
 let loop: Promise<void> | null = null;
+// From the first failed write until one succeeds: hand-offs stop (what SMTP accepts now could not be
+// recorded, and an unrecorded send is re-sent after the claim timeout).
+let failing = false;
+export const outcomeWritesFailing = () => failing;
 
-async function writeWithRetry(batch: Outcome[]): Promise<Set<string>> {
-  const giveUpAt = Date.now() + retryForMs();
-  for (let i = 0; ; i++) {
+/** While set, the sweep takes no claim over: some process still holds outcomes it could not write. */
+export const unwrittenKey = () => `${config.QUEUE_PREFIX}:delivery-unwritten-outcomes`;
+
+// Losing a `sent` mark means a duplicate once the sweep takes the claim over. Nothing can take a
+// claim over without the database (the sweep needs it, and skips while unwrittenKey is set), so a
+// write is retried for as long as the database is unreachable, and, once it answers but the write
+// still fails, until the claim's age passes the takeover point; then it is given up and logged.
+async function writeWithRetry(batch: Pending[]): Promise<void> {
+  for (let i = 0; batch.length > 0; i++) {
     try {
-      return await writeOutcomes(batch);
+      const updated = await writeOutcomes(batch.map((p) => p.outcome));
+      failing = false;
+      for (const p of batch) p.resolve(updated.has(p.outcome.id));
+      return;
     } catch (err) {
-      const delay = Math.min(5_000, 100 * 2 ** i);
-      if (Date.now() + delay > giveUpAt) throw err;
-      logger.warn({ err: (err as Error).message, count: batch.length }, "recording delivery outcomes failed; retrying");
-      await new Promise((r) => setTimeout(r, delay));
+      failing = true;
+      logger.warn({ err: (err as Error).message, code: (err as { code?: string }).code }, "outcome write failed");
+      const unreachable = isConnectionError(err);
+      const now = Date.now();
+      const lost = unreachable ? [] : batch.filter((p) => now >= p.takeoverAt);
+      if (lost.length > 0) {
+        logger.error({ err: (err as Error).message, count: lost.length }, "gave up recording delivery outcomes: their claims may be taken over");
+        for (const p of lost) p.reject(err as Error);
+        batch = batch.filter((p) => now < p.takeoverAt);
+      }
+      if (i % 10 === 0) logger.warn({ err: (err as Error).message, count: batch.length, unreachable }, "recording delivery outcomes failed; retrying");
+      await redis().set(unwrittenKey(), "1", "PX", 10 * MAX_BACKOFF_MS).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, Math.min(MAX_BACKOFF_MS, 50 * 2 ** i)));
     }
   }
 }
 
 async function drain(): Promise<void> {
   await new Promise((r) => setTimeout(r, GATHER_MS));
-  while (pending.length > 0) {
-    const batch = pending.splice(0, MAX_PER_WRITE);
-    try {
-      const updated = await writeWithRetry(batch.map((p) => p.outcome));
-      for (const p of batch) p.resolve(updated.has(p.outcome.id));
-    } catch (err) {
-      for (const p of batch) p.reject(err as Error);
-    }
-  }
+  while (pending.length > 0) await writeWithRetry(pending.splice(0, MAX_PER_WRITE));
   loop = null;
 }
 
-/** Records one outcome; resolves once it is committed (false when the row had left `sending`). */
-export function recordOutcome(outcome: Outcome): Promise<boolean> {
-  const p = new Promise<boolean>((resolve, reject) => pending.push({ outcome, resolve, reject }));
+/**
+ * Records one outcome; resolves once it is committed (false when the row had left `sending`).
+ * claimedAtMs: when the claim was taken (local clock), for the takeover point.
+ */
+export function recordOutcome(outcome: Outcome, claimedAtMs = Date.now()): Promise<boolean> {
+  const takeoverAt = claimedAtMs + config.SEND_CLAIM_TIMEOUT_MS;
+  const p = new Promise<boolean>((resolve, reject) => pending.push({ outcome, takeoverAt, resolve, reject }));
   loop ??= drain();
   return p;
 }
 
-export const recordOutcomes = (outcomes: Outcome[]) => Promise.all(outcomes.map(recordOutcome));
+export const recordOutcomes = (outcomes: Outcome[], claimedAtMs?: number) => Promise.all(outcomes.map((o) => recordOutcome(o, claimedAtMs)));

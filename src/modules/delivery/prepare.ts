@@ -13,17 +13,28 @@ import { touchpointsFor } from "../templates/touchpoints.repository.ts";
 import { composeMime } from "./compose.ts";
 import { templateVersions, type ClaimedMessage, type Outcome } from "./delivery.repository.ts";
 
+/** A message rendered and composed for SMTP, with what was rendered (recorded with the attempt). */
+export interface ReadyMessage {
+  m: ClaimedMessage;
+  raw: string;
+  persona: string | null;
+  variant: string | null;
+}
+
 export interface Prepared {
   /** Rendered and composed, ready for SMTP. */
-  ready: Array<{ m: ClaimedMessage; raw: string }>;
+  ready: ReadyMessage[];
   /** Settled without sending: suppressed at send time or not renderable. To be recorded. */
   early: Outcome[];
   /** Suppressed by the frequency cap, already recorded (see frequency-cap.ts). */
   capped: Set<string>;
 }
 
-/** Consent and suppression for the whole batch, one query per topic: id -> reason when blocked. */
-export async function gate(batch: ClaimedMessage[]): Promise<Map<string, string>> {
+/**
+ * Consent and suppression for the whole batch, one query per topic: id -> reason when blocked. When
+ * `proof` is given, it receives the ledger row in force for each allowed marketing message.
+ */
+export async function gate(batch: ClaimedMessage[], proof?: Map<string, string | null>): Promise<Map<string, string>> {
   const blocked = new Map<string, string>();
   const byTopic = new Map<string, ClaimedMessage[]>();
   for (const m of batch) {
@@ -36,6 +47,7 @@ export async function gate(batch: ClaimedMessage[]): Promise<Map<string, string>
     for (const m of ms) {
       const v = verdicts.get(m.customerId)!;
       if (!v.ok) blocked.set(m.id, v.reason);
+      else proof?.set(m.id, v.consentEventId ?? null);
     }
   }
   return blocked;
@@ -80,10 +92,11 @@ export async function prepareBatch(claimed: ClaimedMessage[]): Promise<Prepared>
       const cannot = unprepared.get(tv.id);
       if (cannot) throw cannot;
       const unsub = unsubscribeUrl(m.customerId, m.topic.id, m.id);
+      const persona = personas.get(m.customerId)?.persona ?? null;
       const r = renderMessage({
         template: tv,
         customer: { ...m.customer, email: m.customer.email! },
-        persona: personas.get(m.customerId)?.persona ?? null,
+        persona,
         data: m.data,
         unsubscribeUrl: unsub,
         preferencesUrl: preferencesUrl(m.customerId, m.customer.emailHash!),
@@ -94,7 +107,7 @@ export async function prepareBatch(claimed: ClaimedMessage[]): Promise<Prepared>
         messageId: m.id, to: { email: m.customer.email!, name: m.customer.name }, subject: r.subject,
         html: r.html, text: r.text, topic: m.topic, unsubscribeUrl: unsub,
       });
-      out.ready.push({ m, raw });
+      out.ready.push({ m, raw, persona: persona?.key ?? null, variant: r.variant });
     } catch (err) {
       // A template that cannot render for this customer will not render on a retry either.
       out.early.push({ id: m.id, claim: m.claim, kind: "failed", detail: `render: ${(err as Error).message}`.slice(0, 500) });

@@ -1,82 +1,123 @@
 // Nothing is stranded: a worker that crashed leaves rows in `sending`, a lost job (Redis restarted,
 // enqueue failed after commit) leaves rows in `queued`. A periodic sweep, run by one process at a time
-// (Redis lock), puts both back on the queue. Duplicate jobs are harmless: the claim is a status lock.
+// (Redis lock), puts both back on the queue. Duplicate jobs are harmless (the claim is a status lock)
+// but cost work, so a row whose job is still waiting is not enqueued again.
 import { config } from "../../platform/config.ts";
 import { logger } from "../../platform/logger.ts";
 import { pool } from "../../platform/prisma.ts";
+import { oldestPendingJobAt, QueueNames } from "../../platform/queues.ts";
 import { redis } from "../../platform/redis.ts";
 import { enqueueDelivery } from "./dispatch.ts";
+import { unwrittenKey } from "./outcome-writer.ts";
 
 const LIMIT = 5000;
+/** How often every worker process checks that Redis still has its data (a restart loses the queues). */
+const SENTINEL_MS = 1000;
 
 /**
  * Sweeps in rounds of LIMIT rows until nothing is left or half the sweep interval is used (the lock
  * outlives that), so a million jobs lost with a Redis restart come back in minutes, not hours.
  */
-export async function sweep(): Promise<{ released: number; requeued: number }> {
+export async function sweep(opts: { queuedAfterMs?: number } = {}): Promise<{ released: number; requeued: number }> {
+  const margin = opts.queuedAfterMs ?? config.SEND_SWEEP_QUEUED_AFTER_MS;
   const total = { released: 0, requeued: 0 };
   const until = Date.now() + config.SEND_SWEEP_INTERVAL_MS / 2;
-  for (;;) {
-    const r = await sweepRound();
+  for (let after = ""; ; ) {
+    const r = await sweepRound(after, margin);
     total.released += r.released;
     total.requeued += r.requeued;
+    after = r.last;
     if ((r.released < LIMIT && r.requeued < LIMIT) || Date.now() > until) return total;
   }
 }
 
-async function sweepRound(): Promise<{ released: number; requeued: number }> {
+async function sweepRound(after: string, margin: number): Promise<{ released: number; requeued: number; last: string }> {
   // A claim older than the timeout: the worker died between claiming and recording. If it died after
   // SMTP accepted the message, re-sending duplicates it: the one at-least-once window (documented).
-  const released = await pool.query<{ id: string }>(
-    `WITH r AS (
-       UPDATE messages m SET status = 'queued', claimed_at = NULL, updated_at = now()
-        WHERE m.id IN (SELECT id FROM messages WHERE status = 'sending' AND claimed_at < now() - make_interval(secs => $1::double precision / 1000)
-                        ORDER BY id LIMIT ${LIMIT} FOR UPDATE SKIP LOCKED)
-          AND m.status = 'sending'
-       RETURNING m.id, m.customer_id),
-     e AS (
-       INSERT INTO message_events (message_id, customer_id, type, detail, created_at)
-       SELECT id, customer_id, 'attempt_failed', 'claim expired: the worker stopped before recording an outcome', now() FROM r)
-     SELECT id FROM r`,
-    [config.SEND_CLAIM_TIMEOUT_MS],
-  );
-  // Queued, due, and untouched for a while: its job is gone. Touching updated_at spaces re-enqueues.
+  // Not while a worker still holds outcomes it could not write (the database was away): those claims
+  // are still in use, and their `sent` marks land first.
+  const writesPending = (await redis().exists(unwrittenKey())) === 1;
+  const released = writesPending
+    ? { rows: [] as Array<{ id: string }>, rowCount: 0 }
+    : await pool.query<{ id: string }>(
+        `WITH r AS (
+           UPDATE messages m SET status = 'queued', claimed_at = NULL, updated_at = now()
+            WHERE m.id IN (SELECT id FROM messages WHERE status = 'sending' AND claimed_at < now() - make_interval(secs => $1::double precision / 1000)
+                            ORDER BY id LIMIT ${LIMIT} FOR UPDATE SKIP LOCKED)
+              AND m.status = 'sending'
+           RETURNING m.id, m.customer_id),
+         e AS (
+           INSERT INTO message_events (message_id, customer_id, type, detail, created_at)
+           SELECT id, customer_id, 'attempt_failed', 'claim expired: the worker stopped before recording an outcome', now() FROM r)
+         SELECT id FROM r`,
+        [config.SEND_CLAIM_TIMEOUT_MS],
+      );
+  // Queued and due, untouched since well before the oldest job still waiting or running was added:
+  // its job is gone (a row with a live job was touched when that job was added, or later). With an
+  // empty queue (after a Redis restart, say) that is every row older than the margin. Touching
+  // updated_at makes the new job the row's live one.
+  const oldest = (await oldestPendingJobAt(QueueNames.messageDelivery)) ?? Date.now();
   const stranded = await pool.query<{ id: string }>(
     `UPDATE messages m SET updated_at = now()
       WHERE m.id IN (SELECT id FROM messages
-                      WHERE status = 'queued' AND updated_at < now() - make_interval(secs => $1::double precision / 1000)
+                      WHERE status = 'queued' AND id > $3::uuid
+                        AND updated_at < to_timestamp($2::double precision / 1000) - make_interval(secs => $1::double precision / 1000)
                         AND (send_at IS NULL OR send_at < now() - make_interval(secs => $1::double precision / 1000))
                       ORDER BY id LIMIT ${LIMIT} FOR UPDATE SKIP LOCKED)
         AND m.status = 'queued'
       RETURNING m.id`,
-    [config.SEND_SWEEP_QUEUED_AFTER_MS],
+    [margin, oldest, after || "00000000-0000-0000-0000-000000000000"],
   );
   const ids = [...released.rows, ...stranded.rows].map((r) => r.id);
   if (ids.length > 0) {
     await enqueueDelivery(ids, { tag: `s${Date.now().toString(36)}` });
     logger.warn({ released: released.rowCount, requeued: stranded.rowCount }, "delivery sweep re-enqueued messages");
   }
-  return { released: released.rowCount ?? 0, requeued: stranded.rowCount ?? 0 };
+  const last = stranded.rows.reduce((m, r) => (r.id > m ? r.id : m), after);
+  return { released: released.rowCount ?? 0, requeued: stranded.rowCount ?? 0, last };
 }
 
-/** Runs the sweep every SEND_SWEEP_INTERVAL_MS in whichever process takes the lock first. */
+/**
+ * Runs the sweep every SEND_SWEEP_INTERVAL_MS in whichever process takes the lock first, and at once
+ * when Redis lost its data (a sentinel key gone: restarted with nothing kept, so every job is gone),
+ * then once more after the margin, for rows whose enqueue was under way at the restart.
+ */
 export function startSweeper(): { stop(): Promise<void> } {
-  const key = `${config.QUEUE_PREFIX}:delivery-sweep-lock`;
+  const lock = `${config.QUEUE_PREFIX}:delivery-sweep-lock`;
+  const sentinel = `${config.QUEUE_PREFIX}:delivery-sentinel`;
   let running: Promise<unknown> | null = null;
-  const tick = async () => {
-    const got = await redis().set(key, String(process.pid), "PX", Math.max(1000, config.SEND_SWEEP_INTERVAL_MS - 50), "NX");
-    if (got === "OK") await sweep();
-  };
-  const timer = setInterval(() => {
+  let followUp: NodeJS.Timeout | null = null;
+  const run = (force: boolean) => {
     if (running) return;
-    running = tick()
+    running = (async () => {
+      if (force) await redis().del(lock);
+      const got = await redis().set(lock, String(process.pid), "PX", Math.max(1000, config.SEND_SWEEP_INTERVAL_MS - 50), "NX");
+      if (got === "OK") await sweep();
+    })()
       .catch((err: Error) => logger.error({ err: err.message }, "delivery sweep failed"))
       .finally(() => (running = null));
-  }, config.SEND_SWEEP_INTERVAL_MS);
+  };
+  const timer = setInterval(() => run(false), config.SEND_SWEEP_INTERVAL_MS);
+  const watch = setInterval(() => {
+    void redis().set(sentinel, String(Date.now()), "NX").then(
+      (created) => {
+        if (created !== "OK") return;
+        logger.warn("Redis has lost its data (or is new): sweeping for messages whose jobs are gone");
+        run(true);
+        if (followUp) clearTimeout(followUp);
+        followUp = setTimeout(() => run(true), config.SEND_SWEEP_QUEUED_AFTER_MS + 1000);
+        followUp.unref();
+      },
+      () => undefined, // Redis away: the check runs again in a second
+    );
+  }, SENTINEL_MS);
   timer.unref();
+  watch.unref();
   return {
     async stop() {
       clearInterval(timer);
+      clearInterval(watch);
+      if (followUp) clearTimeout(followUp);
       await running;
     },
   };

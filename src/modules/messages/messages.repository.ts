@@ -92,6 +92,9 @@ export interface MessageRow {
   template: string;
   version: number;
   persona_key: string | null;
+  consent_event_id: string | null;
+  rendered_persona_key: string | null;
+  rendered_variant: string | null;
   topic: string;
   attempts: number;
   request_hash: string | null;
@@ -102,6 +105,7 @@ export interface MessageRow {
 
 const selectMessage = `
   SELECT m.id, m.status, m.reason, m.customer_id, m.campaign_id, tp.key AS template, v.version, m.persona_key,
+         m.consent_event_id::text AS consent_event_id, m.rendered_persona_key, m.rendered_variant,
          t.key AS topic, m.attempts, m.request_hash, m.created_at, m.sent_at, m.updated_at
     FROM messages m
     JOIN topics t ON t.id = m.topic_id

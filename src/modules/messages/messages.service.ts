@@ -24,6 +24,10 @@ export function messageView(m: repo.MessageRow) {
     version: m.version,
     persona: m.persona_key,
     topic: m.topic,
+    // Proof of the (last) SMTP hand-off: the consent ledger row that allowed it, what was rendered.
+    consentEventId: m.consent_event_id,
+    renderedPersona: m.rendered_persona_key,
+    renderedVariant: m.rendered_variant,
     attempts: m.attempts,
     createdAt: m.created_at.toISOString(),
     sentAt: m.sent_at?.toISOString() ?? null,
@@ -108,6 +112,7 @@ export async function acceptMessage(input: SendMessage, actor: string, idempoten
     message: {
       id: inserted.id, status: reason ? "suppressed" : "queued", reason, customerId: r.customerId, campaignId: null,
       template: input.template, version: r.version, persona: r.persona, topic: input.topic, attempts: 0,
+      consentEventId: null, renderedPersona: null, renderedVariant: null,
       createdAt: t, sentAt: null, updatedAt: t,
     },
   };
