@@ -54,12 +54,9 @@ describe("edge", () => {
     }
   });
 
-  it("when the route does not exist, then 404 problem+json; a JSON array body or wrong content type is refused cleanly", async () => {
+  it("when the route does not exist, then 404 problem+json; a JSON array body is 400 (a wrong content type: 415, below)", async () => {
     problem(await h.api("GET", "/v1/nothing-here"), 404);
     problem(await h.api("POST", "/v1/topics", [1, 2, 3]), 400);
-    const r = await h.api("POST", "/v1/topics", undefined, { raw: "key=x", headers: { "content-type": "application/x-www-form-urlencoded" } });
-    expect([400, 415]).toContain(r.status);
-    expect(r.headers.get("content-type")).toMatch(/problem\+json/);
   });
 
 });
