@@ -2,13 +2,9 @@
 // not admit is 403 — checked by walking the real router, so a new route cannot forget its guard.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { routes } from "../src/api/routes.ts";
-import { rid, startHarness, type Harness } from "./support/harness.ts";
+import { rid, useHarness, type Harness } from "./support/harness.ts";
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({ workers: false });
-});
-afterAll(() => h.close());
+const h = useHarness({ workers: false });
 
 interface RouteInfo { method: string; path: string; roles: string[] | null }
 

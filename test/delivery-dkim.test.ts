@@ -9,14 +9,10 @@ Object.assign(process.env, {
   DKIM_SELECTOR: "s1",
   DKIM_PRIVATE_KEY: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
 });
-const { sink, startHarness } = await import("./support/harness.ts");
+const { sink, useHarness } = await import("./support/harness.ts");
 const f = await import("./support/fixtures.ts");
 
-let h: Awaited<ReturnType<typeof startHarness>>;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(() => h.close());
+const h = useHarness();
 
 // Just enough of RFC 6376 (relaxed/relaxed, rsa-sha256) to check the signature for real.
 function verifyDkim(raw: string): { h: string[]; ok: boolean; bodyOk: boolean } {

@@ -13,18 +13,14 @@ Object.assign(process.env, {
   SEND_CLAIM_TIMEOUT_MS: "1000",
   SEND_SWEEP_QUEUED_AFTER_MS: "500",
 });
-const { sink, startHarness, pool } = await import("./support/harness.ts");
+const { sink, useHarness, pool } = await import("./support/harness.ts");
 const f = await import("./support/fixtures.ts");
 const { sweep } = await import("../src/modules/delivery/sweep.ts");
 const { newId } = await import("../src/platform/ids.ts");
 const { deliverBatch } = await import("../src/modules/delivery/deliver.service.ts");
 const { setWorkersStopping } = await import("../src/platform/worker-state.ts");
 
-let h: Awaited<ReturnType<typeof startHarness>>;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(() => h.close());
+const h = useHarness();
 // A test that failed while the workers were stopped must not leave them stopped for the next one.
 afterEach(() => h.startWorkers());
 

@@ -6,17 +6,13 @@ import { waitUntil } from "./support/wait.ts";
 
 // Two messages per second (a slot every 500 ms, bursts of one); set before the modules load config.
 Object.assign(process.env, { SMTP_RATE_PER_SECOND: "2" });
-const { sink, startHarness, rid } = await import("./support/harness.ts");
+const { sink, useHarness, rid } = await import("./support/harness.ts");
 const f = await import("./support/fixtures.ts");
 const { reserveSends, transportKey } = await import("../src/platform/smtp-rate-limit.ts");
 const { redis } = await import("../src/platform/redis.ts");
 const { queue, QueueNames } = await import("../src/platform/queues.ts");
 
-let h: Awaited<ReturnType<typeof startHarness>>;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(() => h.close());
+const h = useHarness();
 
 /** A customer whose confirmation job holds a rate-limit slot `booked` slots (500 ms each) away. */
 async function confirmationWaiting(booked: number) {

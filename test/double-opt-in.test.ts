@@ -1,20 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser } from "playwright-core";
 import { signToken } from "../src/platform/secrets.ts";
-import { launchBrowser } from "./support/browser.ts";
+import { useBrowser } from "./support/browser.ts";
 import { sleep, waitUntil } from "./support/wait.ts";
-import { db, email, rid, sink, startHarness, type Harness } from "./support/harness.ts";
+import { db, email, rid, sink, useHarness, type Harness } from "./support/harness.ts";
 
-let h: Harness;
-let browser: Browser;
-beforeAll(async () => {
-  h = await startHarness();
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-  await h.close();
-});
+const h = useHarness();
+const browser = useBrowser();
 
 async function pendingCustomer() {
   const topic = rid("doi-");

@@ -1,13 +1,9 @@
 // Hostile and malformed input at the HTTP edge: always RFC 9457 problem+json, never a crash, never
 // a partial write.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { db, email, rid, startHarness, type Harness } from "./support/harness.ts";
+import { db, email, rid, useHarness, type Harness } from "./support/harness.ts";
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({ workers: false });
-});
-afterAll(() => h.close());
+const h = useHarness({ workers: false });
 
 const problem = (r: { status: number; headers: Headers; body: any }, status: number) => {
   expect(r.status).toBe(status);

@@ -1,15 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { personasForCustomers, refreshAllRulePersonas, refreshRulePersonas } from "../src/modules/personas/persona-assignment.ts";
-import { db, email, pool, rid, startHarness, type Harness } from "./support/harness.ts";
+import { db, email, pool, rid, useHarness, type Harness } from "./support/harness.ts";
 import { waitUntil } from "./support/wait.ts";
 
-let h: Harness;
+const h = useHarness({ workers: false });
 let marketer: string;
 beforeAll(async () => {
-  h = await startHarness({ workers: false });
   marketer = await h.keyFor("marketer");
 });
-afterAll(() => h.close());
 
 // Other test files share the database: every rule here is scoped to a namespace attribute of its
 // own, so it never matches (or re-assigns) anyone else's customers.

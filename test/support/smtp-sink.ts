@@ -137,7 +137,7 @@ export class SmtpSink {
     for (let i = 0; i < times; i++) this.scripted.push({ code, message });
   }
 
-  private static addressed(list: { to: string[] }[], address: string) {
+  private static addressed<T extends { to: string[] }>(list: T[], address: string): T[] {
     return list.filter((m) => m.to.includes(address.toLowerCase()) || m.to.includes(address));
   }
 
