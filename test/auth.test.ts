@@ -1,8 +1,8 @@
 // Role enforcement on every route of the table: no key or a bad key is 401, a role the route does
 // not admit is 403 — checked by walking the real router, so a new route cannot forget its guard.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { routes } from "../src/api/routes.ts";
-import { rid, useHarness, type Harness } from "./support/harness.ts";
+import { rid, useHarness } from "./support/harness.ts";
 
 const h = useHarness({ workers: false });
 

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { db, email, pool, rid, useHarness, type Harness } from "./support/harness.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { db, email, pool, rid, useHarness } from "./support/harness.ts";
 
 const h = useHarness({ workers: false });
 let dev: string;

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { db, email, rid, useHarness, type Harness } from "./support/harness.ts";
+import { describe, expect, it } from "vitest";
+import { db, email, rid, useHarness } from "./support/harness.ts";
 
 const h = useHarness({ workers: false });
 

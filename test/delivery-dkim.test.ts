@@ -1,7 +1,7 @@
 // DKIM: with a key configured, every message is signed by the pooled transport and the signature
 // covers List-Unsubscribe and List-Unsubscribe-Post (RFC 8058 requires both to be signed).
 import { createHash, generateKeyPairSync, verify } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
 Object.assign(process.env, {

@@ -1,6 +1,6 @@
 // Consent is checked again right before the SMTP hand-off, not only when a batch is prepared: a
 // customer who withdraws while their claimed message waits for the shared rate limit gets nothing.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 // One message per second, bursts of one: a batch of six waits several seconds after it was
 // prepared, while its rows are `sending`.

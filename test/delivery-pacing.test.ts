@@ -1,7 +1,7 @@
 // The hand-off to SMTP under pressure: the shared rate limit paces messages one by one (no burst of a
 // whole batch), a batch without room gives its slots back, a claim grown old while waiting for a slow
 // server is released instead of used, and an outcome only applies to the claim it was made under.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 // 20 messages per second (a slot every 50 ms, bursts of 100 ms), one SMTP connection, claims that
 // expire after 3 s (so a worker stops using a claim after 1.5 s); set before the modules load config.

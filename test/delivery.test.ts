@@ -1,6 +1,6 @@
 // The delivery worker against a real SMTP server: retries, bounces, consent re-checks at send time,
 // a worker stopped mid-batch, the sweep, the frequency cap and the shared rate limit.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 
 // Short backoff, small batches and a low rate so that "mid-batch" is observable; set before the
 // application modules load their configuration.

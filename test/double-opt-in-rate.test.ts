@@ -1,7 +1,7 @@
 // Confirmation emails share the SMTP transport's rate limit with every other message: a burst of
 // double opt-in requests is spread out, not sent at once past the provider's limit.
 import type { Job, JobType } from "bullmq";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { waitUntil } from "./support/wait.ts";
 
 // Two messages per second (a slot every 500 ms, bursts of one); set before the modules load config.

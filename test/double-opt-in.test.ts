@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Browser } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import { signToken } from "../src/platform/secrets.ts";
 import { useBrowser } from "./support/browser.ts";
 import { sleep, waitUntil } from "./support/wait.ts";
-import { db, email, rid, sink, useHarness, type Harness } from "./support/harness.ts";
+import { db, email, rid, sink, useHarness } from "./support/harness.ts";
 
 const h = useHarness();
 const browser = useBrowser();

@@ -1,7 +1,7 @@
 // Hostile and malformed input at the HTTP edge: always RFC 9457 problem+json, never a crash, never
 // a partial write.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { db, email, rid, useHarness, type Harness } from "./support/harness.ts";
+import { describe, expect, it } from "vitest";
+import { db, email, rid, useHarness } from "./support/harness.ts";
 
 const h = useHarness({ workers: false });
 

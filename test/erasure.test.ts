@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { addressKey } from "../src/modules/customers/email.ts";
 import { addressHash } from "../src/platform/secrets.ts";
 import { createTemplate } from "./support/fixtures.ts";
-import { db, email, pool, rid, useHarness, type Harness } from "./support/harness.ts";
+import { db, email, pool, rid, useHarness } from "./support/harness.ts";
 
 const h = useHarness({ workers: false });
 

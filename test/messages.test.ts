@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { rid, sink, useHarness, type Harness } from "./support/harness.ts";
+import { describe, expect, it } from "vitest";
+import { rid, sink, useHarness } from "./support/harness.ts";
 import {
   addTemplateVersion, createCustomer, createPersona, createTemplate, createTopic, setConsent, sleep, suppressAddress, waitForStatus,
 } from "./support/fixtures.ts";

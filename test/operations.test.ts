@@ -1,9 +1,9 @@
 import { request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { networkInterfaces } from "node:os";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createApp } from "../src/api/app.ts";
-import { useHarness, type Harness } from "./support/harness.ts";
+import { useHarness } from "./support/harness.ts";
 
 const h = useHarness({ workers: false });
 

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { personasForCustomers, refreshAllRulePersonas, refreshRulePersonas } from "../src/modules/personas/persona-assignment.ts";
-import { db, email, pool, rid, useHarness, type Harness } from "./support/harness.ts";
+import { db, email, pool, rid, useHarness } from "./support/harness.ts";
 import { waitUntil } from "./support/wait.ts";
 
 const h = useHarness({ workers: false });

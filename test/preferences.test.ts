@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Browser } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import { preferencesUrl } from "../src/modules/public-links/public-links.service.ts";
 import { useBrowser } from "./support/browser.ts";
-import { db, email, rid, sink, useHarness, type Harness } from "./support/harness.ts";
+import { db, email, rid, sink, useHarness } from "./support/harness.ts";
 
 const h = useHarness();
 const browser = useBrowser();

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { refreshRulePersonas } from "../src/modules/personas/persona-assignment.ts";
 import { touchpointsFor } from "../src/modules/templates/touchpoints.repository.ts";
 import { config } from "../src/platform/config.ts";
-import { db, email, rid, useHarness, type Harness } from "./support/harness.ts";
+import { db, email, rid, useHarness } from "./support/harness.ts";
 
 const h = useHarness({ workers: false });
 let marketer: string;

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sink, useHarness, type Harness } from "./support/harness.ts";
+import { describe, expect, it } from "vitest";
+import { sink, useHarness } from "./support/harness.ts";
 import { createCustomer, createTemplate, createTopic, setConsent, waitForStatus } from "./support/fixtures.ts";
 
 const h = useHarness();
