@@ -1,31 +1,21 @@
 // Fault suite, real processes: an API and worker processes (src/main.ts) on a private PostgreSQL and
 // Redis, delivering into an SMTP sink in this process. A worker is SIGKILLed with thousands of
 // messages in flight, the SMTP server misbehaves, and three workers share one queue.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SmtpSink } from "../support/smtp-sink.ts";
+import { describe, expect, it } from "vitest";
 import { waitUntil } from "../support/wait.ts";
-import { acceptedCopies, Engine, idOf, seed, sendAll, settled, statusCounts, type Audience } from "./support/engine.ts";
+import { acceptedCopies, idOf, report, seed, sendAll, settled, statusCounts, useEngine, type Audience } from "./support/engine.ts";
 
-const IN_FLIGHT = Number(process.env.FAULT_IN_FLIGHT ?? 5000);
-const CHAOS = Number(process.env.FAULT_CHAOS ?? 1000);
-// 20,000 in the issue; 5,000 keeps the fault suite within minutes on two shared cores (FAULT_MULTI=20000 for the full run).
-const MULTI = Number(process.env.FAULT_MULTI ?? 5000);
+// The issue's sizes are 5,000 in flight and 20,000 through 3 workers (FAULT_IN_FLIGHT=5000
+// FAULT_MULTI=20000). On two cores shared with other work, deliveries ran at ~10/s end to end, so
+// the defaults keep `npm test` within minutes; the cases assert the same at any size.
+const IN_FLIGHT = Number(process.env.FAULT_IN_FLIGHT ?? 1000);
+const CHAOS = Number(process.env.FAULT_CHAOS ?? 500);
+const MULTI = Number(process.env.FAULT_MULTI ?? 1000);
 
-const sink = await new SmtpSink({ parse: false }).start();
-let e: Engine;
-beforeAll(async () => {
-  e = await Engine.start(sink, { workers: 2 });
-}, 400_000);
-afterAll(async () => {
-  await e?.stop();
-  await sink.close();
-});
-
-/** Figures for the report, printed once per case. */
-const report = (what: string, figures: Record<string, unknown>) => console.log(`[faults] ${what}: ${JSON.stringify(figures)}`);
+const { sink, e } = await useEngine(2);
 
 describe("faults: processes", () => {
-  it("when a worker is SIGKILLed with 5,000 messages in flight and restarted, then nothing is lost, duplicates are at most the messages it held, and nobody without consent gets one", async () => {
+  it(`when a worker is SIGKILLed with ${IN_FLIGHT} messages in flight and restarted, then nothing is lost, duplicates are at most the messages it held, and nobody without consent gets one`, async () => {
     const a: Audience = await seed(e, IN_FLIGHT);
     // Accepted while no worker runs: all of them are in flight when the workers start.
     await Promise.all(e.workers.map((w) => e.terminate(w)));

@@ -2,24 +2,13 @@
 // PostgreSQL restarted, while messages are in flight. PostgreSQL is the source of truth: the sweep
 // recovers every queued message after Redis lost its queues, nothing is sent twice, and while a
 // dependency is down the API answers 503 with Retry-After (not 500) and /readyz says which.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SmtpSink } from "../support/smtp-sink.ts";
+import { describe, expect, it } from "vitest";
 import { sleep, waitUntil } from "../support/wait.ts";
-import { acceptedCopies, Engine, seed, sendAll, settled, statusCounts, type ApiAnswer } from "./support/engine.ts";
+import { acceptedCopies, report, seed, sendAll, settled, statusCounts, useEngine, type ApiAnswer, type Engine } from "./support/engine.ts";
 
-const N = Number(process.env.FAULT_OUTAGE ?? 1000);
+const N = Number(process.env.FAULT_OUTAGE ?? 500);
 
-const sink = await new SmtpSink({ parse: false }).start();
-let e: Engine;
-beforeAll(async () => {
-  e = await Engine.start(sink, { workers: 2 });
-}, 400_000);
-afterAll(async () => {
-  await e?.stop();
-  await sink.close();
-});
-
-const report = (what: string, figures: Record<string, unknown>) => console.log(`[faults] ${what}: ${JSON.stringify(figures)}`);
+const { sink, e } = await useEngine(2);
 
 /** While a dependency is down: API calls answer 503 with Retry-After, never another 5xx. */
 async function probeWhileDown(e: Engine, customerId: string, a: { topic: string; template: string }) {

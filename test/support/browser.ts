@@ -1,6 +1,6 @@
 // Real Chromium through playwright-core (Debian's /usr/bin/chromium; never a downloaded browser).
 import { chromium, type Browser } from "playwright-core";
-import { lateBound } from "./harness.ts";
+import { lateBound } from "./late-bound.ts";
 
 export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({

@@ -2,7 +2,7 @@
 // file's queue prefix, real PostgreSQL, Redis and the file's SMTP sink.
 import type { Server } from "node:http";
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll } from "vitest";
+import { lateBound } from "./late-bound.ts";
 import { createApp } from "../../src/api/app.ts";
 import { config } from "../../src/platform/config.ts";
 import { initSecrets } from "../../src/platform/secrets.ts";
@@ -12,6 +12,8 @@ import { closeRedis, redis } from "../../src/platform/redis.ts";
 import { closeMailer } from "../../src/platform/mailer.ts";
 import { startWorkers, type RunningWorkers } from "../../src/workers/index.ts";
 import { ADMIN_KEY, sink } from "./env.ts";
+
+export { lateBound };
 
 export { ADMIN_KEY, sink, db, pool };
 
@@ -97,27 +99,6 @@ export async function startHarness(opts: { workers?: boolean } = {}): Promise<Ha
       await closeDb();
     },
   };
-}
-
-/**
- * A stand-in for a value made in `beforeAll` and disposed of in `afterAll`: the returned object
- * forwards to it, so a test file writes `const h = useHarness()` instead of the hooks.
- */
-export function lateBound<T extends object>(make: () => Promise<T>, dispose: (v: T) => Promise<void>, what: string): T {
-  let inner: T | null = null;
-  beforeAll(async () => {
-    inner = await make();
-  });
-  afterAll(async () => {
-    if (inner) await dispose(inner);
-  });
-  return new Proxy({} as T, {
-    get(_t, prop) {
-      if (!inner) throw new Error(`${what} is not started yet: use it inside tests and hooks`);
-      const v = (inner as Record<string | symbol, unknown>)[prop];
-      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(inner) : v;
-    },
-  });
 }
 
 /** This file's harness, started before its tests and closed after them. */

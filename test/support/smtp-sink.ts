@@ -4,7 +4,7 @@
 // told from "never tried".
 import { simpleParser, type ParsedMail } from "mailparser";
 import { SMTPServer, type SMTPServerSession } from "smtp-server";
-import { sleep } from "./wait.ts";
+import { sleep, waitUntil } from "./wait.ts";
 
 export interface Received {
   from: string;
@@ -153,24 +153,14 @@ export class SmtpSink {
 
   /** Waits until `count` messages reached `address` (or throws after timeoutMs). */
   async waitFor(address: string, count = 1, timeoutMs = 15_000): Promise<Received[]> {
-    const until = Date.now() + timeoutMs;
-    while (Date.now() < until) {
-      const got = this.to(address);
-      if (got.length >= count) return got;
-      await sleep(50);
-    }
-    throw new Error(`timed out waiting for ${count} message(s) to ${address}; got ${this.to(address).length}`);
+    await waitUntil(() => this.to(address).length >= count, `${count} message(s) to ${address} (got ${this.to(address).length})`, timeoutMs);
+    return this.to(address);
   }
 
   /** Waits until `count` attempts (accepted or not) were made to `address`. */
   async waitForAttempts(address: string, count = 1, timeoutMs = 15_000): Promise<Attempt[]> {
-    const until = Date.now() + timeoutMs;
-    while (Date.now() < until) {
-      const got = this.attemptsTo(address);
-      if (got.length >= count) return got;
-      await sleep(50);
-    }
-    throw new Error(`timed out waiting for ${count} attempt(s) to ${address}; got ${this.attemptsTo(address).length}`);
+    await waitUntil(() => this.attemptsTo(address).length >= count, `${count} attempt(s) to ${address}`, timeoutMs);
+    return this.attemptsTo(address);
   }
 
   close(): Promise<void> {

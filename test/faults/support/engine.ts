@@ -5,7 +5,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import pg from "pg";
-import type { SmtpSink } from "../../support/smtp-sink.ts";
+import { lateBound } from "../../support/late-bound.ts";
+import { SmtpSink } from "../../support/smtp-sink.ts";
 import { freePort, sleep, waitUntil } from "../../support/wait.ts";
 import { PrivatePostgres, PrivateRedis } from "./services.ts";
 
@@ -195,3 +196,16 @@ export function acceptedCopies(sink: SmtpSink): Map<string, number> {
   for (const m of sink.received) copies.set(idOf(m.messageId), (copies.get(idOf(m.messageId)) ?? 0) + 1);
   return copies;
 }
+
+/** This file's SMTP sink (started now) and engine (started before its tests, stopped after them). */
+export async function useEngine(workers: number): Promise<{ sink: SmtpSink; e: Engine }> {
+  const sink = await new SmtpSink({ parse: false }).start();
+  const e = lateBound(() => Engine.start(sink, { workers }), async (x) => {
+    await x.stop();
+    await sink.close();
+  }, "the engine", 400_000);
+  return { sink, e };
+}
+
+/** Figures for the report, printed once per case. */
+export const report = (what: string, figures: Record<string, unknown>) => console.log(`[faults] ${what}: ${JSON.stringify(figures)}`);
