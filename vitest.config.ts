@@ -36,8 +36,9 @@ export default defineConfig({
           include: ["test/faults/**/*.test.ts"],
           environment: "node",
           sequence: { groupOrder: 2 },
-          testTimeout: 240_000,
-          hookTimeout: 240_000,
+          // Generous: on two cores shared with other work a case took up to 4 minutes.
+          testTimeout: 480_000,
+          hookTimeout: 480_000,
           maxWorkers: 1,
           fileParallelism: false,
         },

@@ -39,7 +39,7 @@ describe("faults: processes", () => {
     expect(atCrash.queued ?? 0, "messages still queued at the crash").toBeGreaterThan(0);
     await e.startProc("worker");
 
-    const final = await settled(e, [...ids.values()], 180_000);
+    const final = await settled(e, [...ids.values()], 300_000);
     const copies = acceptedCopies(sink);
     const wanted = a.customers.slice(withdrawn.length).map((c) => ids.get(c.id)!);
     const lost = wanted.filter((id) => !copies.has(id)).length;

@@ -34,7 +34,7 @@ describe("faults: dependencies restarted", () => {
     const down = await probeWhileDown(e, a.customers[0].id, a);
     await e.redis.start(); // empty
     await Promise.all([e.startProc("worker"), e.startProc("worker")]);
-    const final = await settled(e, [...ids.values()], 180_000);
+    const final = await settled(e, [...ids.values()], 300_000);
     const copies = acceptedCopies(sink);
     const lost = [...ids.values()].filter((id) => !copies.has(id)).length;
     const duplicated = [...copies.values()].reduce((n, k) => n + k - 1, 0);
@@ -57,7 +57,7 @@ describe("faults: dependencies restarted", () => {
     const down = await probeWhileDown(e, a.customers[0].id, a);
     await sleep(3000);
     e.postgres.start();
-    const final = await settled(e, [...ids.values()], 180_000);
+    const final = await settled(e, [...ids.values()], 300_000);
     const copies = acceptedCopies(sink);
     const lost = [...ids.values()].filter((id) => !copies.has(id)).length;
     const duplicated = [...copies.values()].reduce((n, k) => n + k - 1, 0);
