@@ -15,6 +15,7 @@ export default defineConfig({
         test: {
           name: "integration",
           include: ["test/**/*.test.ts"],
+          exclude: ["test/faults/**"],
           environment: "node",
           sequence: { groupOrder: 1 },
           globalSetup: ["test/support/global-setup.ts"],
@@ -24,6 +25,22 @@ export default defineConfig({
           // Two cores: a few files at a time, each with its own queue prefix, SMTP sink and data.
           maxWorkers: 3,
           fileParallelism: true,
+        },
+      },
+      {
+        // Real processes (API and workers) against a private PostgreSQL and Redis per file, which the
+        // tests kill and restart: one file at a time, after the integration tests, so that timings
+        // do not fight the rest of the suite for two cores.
+        test: {
+          name: "faults",
+          include: ["test/faults/**/*.test.ts"],
+          environment: "node",
+          sequence: { groupOrder: 2 },
+          // Generous: on two cores shared with other work a case took up to 4 minutes.
+          testTimeout: 480_000,
+          hookTimeout: 480_000,
+          maxWorkers: 1,
+          fileParallelism: false,
         },
       },
     ],

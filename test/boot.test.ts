@@ -2,23 +2,16 @@
 // exist yet, no SMTP_URL (embedded outbox), no RAPPORT_SECRET (generated once), two processes starting
 // at the same time (API+workers and a worker alone), then a clean SIGTERM.
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
+import { freePort, sleep } from "./support/wait.ts";
 
 const server = "postgresql://postgres@127.0.0.1:5432";
 const dbName = `rapport_boot_${randomBytes(4).toString("hex")}`;
 const admin = `boot-admin-key-${randomBytes(12).toString("hex")}`;
 const children: ChildProcess[] = [];
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
 
 function start(env: Record<string, string>): ChildProcess & { output: string[] } {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(SMTP_URL|RAPPORT_|DATABASE_|QUEUE_PREFIX|PORT|HOST|NODE_ENV|DEV_SMTP_PORT)/.test(k)));
@@ -53,7 +46,7 @@ describe("boot", () => {
     let ready = 0;
     for (let i = 0; i < 240 && ready !== 200 && api.exitCode === null; i++) {
       ready = await fetch(`${base}/readyz`).then((r) => r.status, () => 0);
-      if (ready !== 200) await new Promise((r) => setTimeout(r, 250));
+      if (ready !== 200) await sleep(250);
     }
     expect(ready, api.output.join("")).toBe(200);
     expect(worker.exitCode, worker.output.join("")).toBeNull();
@@ -67,7 +60,7 @@ describe("boot", () => {
     let outbox: any[] = [];
     for (let i = 0; i < 100 && outbox.length === 0; i++) {
       outbox = (await fetch(`${base}/dev/outbox`, { headers: { accept: "application/json" } }).then((r) => r.json())).data;
-      if (outbox.length === 0) await new Promise((r) => setTimeout(r, 200));
+      if (outbox.length === 0) await sleep(200);
     }
     expect(outbox[0]).toMatchObject({ subject: expect.stringContaining("Welcome news"), to: ["newcomer@example.com"] });
 

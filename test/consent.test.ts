@@ -1,13 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { db, email, pool, rid, startHarness, type Harness } from "./support/harness.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { db, email, pool, rid, useHarness } from "./support/harness.ts";
 
-let h: Harness;
+const h = useHarness({ workers: false });
 let dev: string;
 beforeAll(async () => {
-  h = await startHarness({ workers: false });
   dev = await h.keyFor("developer");
 });
-afterAll(() => h.close());
 
 async function setup(kind: "marketing" | "transactional" = "marketing") {
   const topic = rid("topic-");

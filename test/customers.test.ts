@@ -1,11 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { db, email, rid, startHarness, type Harness } from "./support/harness.ts";
+import { describe, expect, it } from "vitest";
+import { db, email, rid, useHarness } from "./support/harness.ts";
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({ workers: false });
-});
-afterAll(() => h.close());
+const h = useHarness({ workers: false });
 
 describe("customers", () => {
   it("when a customer is created, then the email is trimmed with a lower-cased domain and duplicates are 409", async () => {

@@ -1,7 +1,7 @@
 // DKIM: with a key configured, every message is signed by the pooled transport and the signature
 // covers List-Unsubscribe and List-Unsubscribe-Post (RFC 8058 requires both to be signed).
 import { createHash, generateKeyPairSync, verify } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
 Object.assign(process.env, {
@@ -9,14 +9,10 @@ Object.assign(process.env, {
   DKIM_SELECTOR: "s1",
   DKIM_PRIVATE_KEY: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
 });
-const { sink, startHarness } = await import("./support/harness.ts");
+const { sink, useHarness } = await import("./support/harness.ts");
 const f = await import("./support/fixtures.ts");
 
-let h: Awaited<ReturnType<typeof startHarness>>;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(() => h.close());
+const h = useHarness();
 
 // Just enough of RFC 6376 (relaxed/relaxed, rsa-sha256) to check the signature for real.
 function verifyDkim(raw: string): { h: string[]; ok: boolean; bodyOk: boolean } {

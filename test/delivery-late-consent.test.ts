@@ -1,18 +1,15 @@
 // Consent is checked again right before the SMTP hand-off, not only when a batch is prepared: a
 // customer who withdraws while their claimed message waits for the shared rate limit gets nothing.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 // One message per second, bursts of one: a batch of six waits several seconds after it was
 // prepared, while its rows are `sending`.
 Object.assign(process.env, { SMTP_RATE_PER_SECOND: "1", SEND_BATCH_SIZE: "1", SEND_CLAIM_TIMEOUT_MS: "60000" });
-const { sink, startHarness, pool } = await import("./support/harness.ts");
+const { sink, useHarness, pool } = await import("./support/harness.ts");
 const f = await import("./support/fixtures.ts");
+const { waitUntil } = await import("./support/wait.ts");
 
-let h: Awaited<ReturnType<typeof startHarness>>;
-beforeAll(async () => {
-  h = await startHarness({ workers: false });
-});
-afterAll(() => h.close());
+const h = useHarness({ workers: false });
 
 describe("delivery, late consent check", () => {
   it("when consent is withdrawn while a claimed message waits for the rate limit, then it is suppressed and never sent", async () => {
@@ -30,14 +27,7 @@ describe("delivery, late consent check", () => {
 
     // Wait until the batch is claimed and prepared (rows `sending`, nothing sent yet), then withdraw.
     const last = customers[5];
-    const until = Date.now() + 20_000;
-    let claimed = false;
-    while (!claimed && Date.now() < until) {
-      const { rows } = await pool.query("SELECT status FROM messages WHERE id = $1", [ids[5]]);
-      claimed = rows[0].status === "sending";
-      if (!claimed) await f.sleep(20);
-    }
-    expect(claimed).toBe(true);
+    await waitUntil(async () => (await pool.query("SELECT status FROM messages WHERE id = $1", [ids[5]])).rows[0].status === "sending", "the last message to be claimed", 20_000, 20);
     expect(sink.to(last.email)).toHaveLength(0);
     await f.setConsent(h, last.id, topic.key, "opted_out");
 

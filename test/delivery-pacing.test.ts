@@ -1,12 +1,12 @@
 // The hand-off to SMTP under pressure: the shared rate limit paces messages one by one (no burst of a
 // whole batch), a batch without room gives its slots back, a claim grown old while waiting for a slow
 // server is released instead of used, and an outcome only applies to the claim it was made under.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 // 20 messages per second (a slot every 50 ms, bursts of 100 ms), one SMTP connection, claims that
 // expire after 3 s (so a worker stops using a claim after 1.5 s); set before the modules load config.
 Object.assign(process.env, { SMTP_RATE_PER_SECOND: "20", SMTP_POOL_SIZE: "1", SEND_BATCH_SIZE: "10", SEND_CLAIM_TIMEOUT_MS: "3000" });
-const { sink, startHarness, pool, rid } = await import("./support/harness.ts");
+const { sink, useHarness, pool, rid } = await import("./support/harness.ts");
 const f = await import("./support/fixtures.ts");
 const { deliverBatch } = await import("../src/modules/delivery/deliver.service.ts");
 const { reserveSends, transportKey } = await import("../src/platform/smtp-rate-limit.ts");
@@ -14,11 +14,7 @@ const { claimMessages, writeOutcomes } = await import("../src/modules/delivery/d
 const { sweep } = await import("../src/modules/delivery/sweep.ts");
 const { redis } = await import("../src/platform/redis.ts");
 
-let h: Awaited<ReturnType<typeof startHarness>>;
-beforeAll(async () => {
-  h = await startHarness({ workers: false });
-});
-afterAll(() => h.close());
+const h = useHarness({ workers: false });
 
 /** Accepts one transactional message to each of n new customers; returns ids and addresses. */
 async function accepted(n: number) {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/api/app.ts";
 import { startDevSmtp, type DevSmtp } from "../src/modules/dev-outbox/dev-smtp.ts";
 import { db, rid, startHarness, type Harness } from "./support/harness.ts";
+import { sleep } from "./support/wait.ts";
 
 let h: Harness;
 let smtp: DevSmtp;
@@ -42,7 +43,7 @@ async function waitForSubject(subject: string) {
     const body = await r.json();
     const hit = body.data.find((m: { subject: string }) => m.subject === subject);
     if (hit) return hit;
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
   throw new Error(`no outbox message with subject ${subject}`);
 }

@@ -1,15 +1,11 @@
 // An API request must not hang while Redis is away: scheduling gives up after a bounded wait and the
 // rows stay `queued` for the sweep (src/modules/delivery/dispatch.ts).
-import { createServer, type AddressInfo } from "node:net";
+import type { AddressInfo } from "node:net";
+import { freePort } from "./support/wait.ts";
 import { afterAll, describe, expect, it } from "vitest";
 
 // A port with nothing listening: taken and released, so the connection is refused.
-const deadPort = await new Promise<number>((resolve) => {
-  const s = createServer().listen(0, "127.0.0.1", () => {
-    const p = (s.address() as { port: number }).port;
-    s.close(() => resolve(p));
-  });
-});
+const deadPort = await freePort();
 process.env.REDIS_URL = `redis://127.0.0.1:${deadPort}`;
 const { scheduleDelivery } = await import("../src/modules/delivery/dispatch.ts");
 const { newId } = await import("../src/platform/ids.ts");

@@ -1,20 +1,18 @@
 // Confirmation emails share the SMTP transport's rate limit with every other message: a burst of
 // double opt-in requests is spread out, not sent at once past the provider's limit.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Job, JobType } from "bullmq";
+import { describe, expect, it } from "vitest";
+import { waitUntil } from "./support/wait.ts";
 
 // Two messages per second (a slot every 500 ms, bursts of one); set before the modules load config.
 Object.assign(process.env, { SMTP_RATE_PER_SECOND: "2" });
-const { sink, startHarness, rid } = await import("./support/harness.ts");
+const { sink, useHarness, rid } = await import("./support/harness.ts");
 const f = await import("./support/fixtures.ts");
 const { reserveSends, transportKey } = await import("../src/platform/smtp-rate-limit.ts");
 const { redis } = await import("../src/platform/redis.ts");
 const { queue, QueueNames } = await import("../src/platform/queues.ts");
 
-let h: Awaited<ReturnType<typeof startHarness>>;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(() => h.close());
+const h = useHarness();
 
 /** A customer whose confirmation job holds a rate-limit slot `booked` slots (500 ms each) away. */
 async function confirmationWaiting(booked: number) {
@@ -24,8 +22,20 @@ async function confirmationWaiting(booked: number) {
   expect((await h.api("POST", "/v1/topics", { key: topic, name: "Waiting news", kind: "marketing", doubleOptIn: true })).status).toBe(201);
   const c = await f.createCustomer(h);
   expect((await h.api("PUT", `/v1/customers/${c.id}/consents/${topic}`, { status: "opted_in", source: "signup" })).body.status).toBe("pending");
+  await confirmationJob(c.id, ["active"]);
   await f.sleep(300); // the job has taken its slot and waits for it
   return { c, topic };
+}
+
+/** The confirmation job of this customer once it is in one of `states` (polls). */
+async function confirmationJob(customerId: string, states: JobType[]) {
+  const q = queue(QueueNames.consentConfirmation);
+  let found: Job | undefined;
+  await waitUntil(async () => {
+    found = (await q.getJobs(states)).find((j) => j.data.customerId === customerId);
+    return found !== undefined;
+  }, `a ${states.join("|")} confirmation job`, 10_000);
+  return found!;
 }
 
 describe("double opt-in under the SMTP rate limit", () => {
@@ -69,13 +79,33 @@ describe("double opt-in under the SMTP rate limit", () => {
     }
   });
 
-  it("when the customer withdraws while the confirmation waits for its slot, then no confirmation is sent", async () => {
+  it("when the customer withdraws while the confirmation waits for its slot, then the job reads the consent again and sends nothing", async () => {
     const key = transportKey();
     try {
       const { c, topic } = await confirmationWaiting(4); // the next slot is about 2 s away
+      // Precondition: the job has taken a slot and waits for it (active, not finished, nothing tried).
+      const job = await confirmationJob(c.id, ["active"]);
+      expect(await job.getState()).toBe("active");
+      expect(sink.attemptsTo(c.email)).toHaveLength(0);
       expect((await h.api("PUT", `/v1/customers/${c.id}/consents/${topic}`, { status: "opted_out", source: "support" })).body.status).toBe("opted_out");
-      await f.sleep(3000);
-      expect(sink.to(c.email)).toHaveLength(0);
+      await waitUntil(async () => (await job.getState()) === "completed", "the confirmation job to finish", 10_000);
+      expect((await queue(QueueNames.consentConfirmation).getJob(job.id!))?.returnvalue).toBe("skipped");
+      await f.sleep(300);
+      expect(sink.attemptsTo(c.email)).toHaveLength(0);
+    } finally {
+      await redis().del(key);
+    }
+  }, 20_000);
+
+  it("when the customer does not withdraw while the confirmation waits for its slot, then it is sent once the slot comes", async () => {
+    const key = transportKey();
+    try {
+      const { c } = await confirmationWaiting(4);
+      const job = await confirmationJob(c.id, ["active"]);
+      expect(sink.attemptsTo(c.email)).toHaveLength(0);
+      await sink.waitFor(c.email, 1, 10_000);
+      await waitUntil(async () => (await job.getState()) === "completed", "the confirmation job to finish", 5_000);
+      expect((await queue(QueueNames.consentConfirmation).getJob(job.id!))?.returnvalue).toBe("sent");
     } finally {
       await redis().del(key);
     }

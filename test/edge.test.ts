@@ -1,13 +1,9 @@
 // Hostile and malformed input at the HTTP edge: always RFC 9457 problem+json, never a crash, never
 // a partial write.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { db, email, rid, startHarness, type Harness } from "./support/harness.ts";
+import { describe, expect, it } from "vitest";
+import { db, email, rid, useHarness } from "./support/harness.ts";
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({ workers: false });
-});
-afterAll(() => h.close());
+const h = useHarness({ workers: false });
 
 const problem = (r: { status: number; headers: Headers; body: any }, status: number) => {
   expect(r.status).toBe(status);
@@ -54,12 +50,9 @@ describe("edge", () => {
     }
   });
 
-  it("when the route does not exist, then 404 problem+json; a JSON array body or wrong content type is refused cleanly", async () => {
+  it("when the route does not exist, then 404 problem+json; a JSON array body is 400 (a wrong content type: 415, below)", async () => {
     problem(await h.api("GET", "/v1/nothing-here"), 404);
     problem(await h.api("POST", "/v1/topics", [1, 2, 3]), 400);
-    const r = await h.api("POST", "/v1/topics", undefined, { raw: "key=x", headers: { "content-type": "application/x-www-form-urlencoded" } });
-    expect([400, 415]).toContain(r.status);
-    expect(r.headers.get("content-type")).toMatch(/problem\+json/);
   });
 
 });

@@ -1,14 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { addressKey } from "../src/modules/customers/email.ts";
 import { addressHash } from "../src/platform/secrets.ts";
 import { createTemplate } from "./support/fixtures.ts";
-import { db, email, pool, rid, startHarness, type Harness } from "./support/harness.ts";
+import { db, email, pool, rid, useHarness } from "./support/harness.ts";
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({ workers: false });
-});
-afterAll(() => h.close());
+const h = useHarness({ workers: false });
 
 /** Every text-like column of every table that contains the needle (case-insensitive). */
 async function tablesContaining(needle: string): Promise<string[]> {

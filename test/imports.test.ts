@@ -4,6 +4,7 @@ import { failStaleImports, processImport, scrubPendingImports, STALE_IMPORT_MS }
 import { refreshRulePersonas } from "../src/modules/personas/persona-assignment.ts";
 import { addressHash } from "../src/platform/secrets.ts";
 import { db, email, pool, rid, startHarness, type Harness } from "./support/harness.ts";
+import { sleep, waitUntil } from "./support/wait.ts";
 
 let h: Harness;
 // Imports made through this file's own key, so counts ignore imports other test files make meanwhile.
@@ -27,7 +28,7 @@ async function finished(id: string, timeoutMs = 60_000) {
     expect(r.status).toBe(200);
     if (r.body.status === "completed" || r.body.status === "failed") return r.body;
     if (Date.now() > until) throw new Error(`import ${id} still ${r.body.status} after ${timeoutMs} ms`);
-    await new Promise((res) => setTimeout(res, 100));
+    await sleep(100);
   }
 }
 
@@ -56,14 +57,6 @@ async function whilePersonaLockHeld<T>(fn: (waiters: () => Promise<number>) => P
   } finally {
     await c.query("SELECT pg_advisory_unlock_all()").catch(() => undefined);
     c.release();
-  }
-}
-
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 20_000) {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
@@ -365,8 +358,8 @@ describe("customer import", () => {
       let run!: Promise<void>;
       await whilePersonaLockHeld(async (waiters) => {
         run = processImport(r.body.id);
-        await until(async () => (await waiters()) > 0, "the import to wait for the persona lock");
-        await new Promise((res) => setTimeout(res, 500));
+        await waitUntil(async () => (await waiters()) > 0, "the import to wait for the persona lock");
+        await sleep(500);
         // Written only together with the personas: nothing is visible while the refresh cannot run.
         expect(await db.customer.count({ where: { email: { startsWith: `${tag}-` } } })).toBe(0);
         expect((await db.import.findUniqueOrThrow({ where: { id: r.body.id } })).processed).toBe(0);
@@ -448,7 +441,7 @@ describe("customer import", () => {
       await whilePersonaLockHeld(async (waiters) => {
         // The job has read its input and waits in its first page; the erasure scrubs meanwhile.
         run = processImport(r.body.id);
-        await until(async () => (await waiters()) > 0, "the import to wait in its first page");
+        await waitUntil(async () => (await waiters()) > 0, "the import to wait in its first page");
         await scrubPendingImports(erin);
       });
       await run;

@@ -1,14 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { rid, sink, startHarness, type Harness } from "./support/harness.ts";
+import { describe, expect, it } from "vitest";
+import { rid, sink, useHarness } from "./support/harness.ts";
 import {
   addTemplateVersion, createCustomer, createPersona, createTemplate, createTopic, setConsent, sleep, suppressAddress, waitForStatus,
 } from "./support/fixtures.ts";
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(() => h.close());
+const h = useHarness();
 
 const send = (body: object, opts: { key?: string | null; idem?: string } = {}) =>
   h.api("POST", "/v1/messages", body, { key: opts.key, headers: opts.idem ? { "idempotency-key": opts.idem } : {} });

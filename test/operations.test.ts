@@ -1,15 +1,11 @@
 import { request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { networkInterfaces } from "node:os";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createApp } from "../src/api/app.ts";
-import { startHarness, type Harness } from "./support/harness.ts";
+import { useHarness } from "./support/harness.ts";
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({ workers: false });
-});
-afterAll(() => h.close());
+const h = useHarness({ workers: false });
 
 describe("operations", () => {
   it("when the process is up and PostgreSQL and Redis answer, then /healthz and /readyz are 200", async () => {

@@ -1,14 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { personasForCustomers, refreshAllRulePersonas, refreshRulePersonas } from "../src/modules/personas/persona-assignment.ts";
-import { db, email, pool, rid, startHarness, type Harness } from "./support/harness.ts";
+import { db, email, pool, rid, useHarness } from "./support/harness.ts";
+import { waitUntil } from "./support/wait.ts";
 
-let h: Harness;
+const h = useHarness({ workers: false });
 let marketer: string;
 beforeAll(async () => {
-  h = await startHarness({ workers: false });
   marketer = await h.keyFor("marketer");
 });
-afterAll(() => h.close());
 
 // Other test files share the database: every rule here is scoped to a namespace attribute of its
 // own, so it never matches (or re-assigns) anyone else's customers.
@@ -164,15 +163,17 @@ describe("personas", () => {
     try {
       await c.query("BEGIN");
       await c.query("SELECT 1 FROM personas WHERE id = $1 FOR UPDATE", [p.body.id]);
+      const holder = (await c.query("SELECT pg_backend_pid() AS pid")).rows[0].pid as number;
       const patch = h.api("PATCH", `/v1/personas/${key}`, { name: "Renamed" }, { key: marketer });
-      for (let i = 0; i < 100; i++) {
-        // From another connection: inside a transaction, pg_stat_activity is a snapshot.
+      // Precondition: the PATCH's UPDATE is blocked by this transaction (asked from another
+      // connection: inside a transaction, pg_stat_activity is a snapshot).
+      await waitUntil(async () => {
         const { rows } = await pool.query(
-          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%UPDATE%personas%'",
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1::int = ANY(pg_blocking_pids(pid)) AND query ILIKE '%UPDATE%personas%'",
+          [holder],
         );
-        if (rows[0].n > 0) break;
-        await new Promise((r) => setTimeout(r, 20));
-      }
+        return rows[0].n > 0;
+      }, "the PATCH to wait on the row lock", 10_000, 20);
       await c.query("DELETE FROM personas WHERE id = $1", [p.body.id]);
       await c.query("COMMIT");
       const r = await patch;

@@ -1,19 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Browser } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import { preferencesUrl } from "../src/modules/public-links/public-links.service.ts";
-import { launchBrowser } from "./support/browser.ts";
-import { db, email, rid, sink, startHarness, type Harness } from "./support/harness.ts";
+import { useBrowser } from "./support/browser.ts";
+import { db, email, rid, sink, useHarness } from "./support/harness.ts";
 
-let h: Harness;
-let browser: Browser;
-beforeAll(async () => {
-  h = await startHarness();
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-  await h.close();
-});
+const h = useHarness();
+const browser = useBrowser();
 
 const statusOf = async (id: string) =>
   Object.fromEntries((await h.api("GET", `/v1/customers/${id}/consents`)).body.data.map((c: any) => [c.topic, c.status]));

@@ -1,17 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { refreshRulePersonas } from "../src/modules/personas/persona-assignment.ts";
 import { touchpointsFor } from "../src/modules/templates/touchpoints.repository.ts";
 import { config } from "../src/platform/config.ts";
-import { db, email, rid, startHarness, type Harness } from "./support/harness.ts";
+import { db, email, rid, useHarness } from "./support/harness.ts";
 
-let h: Harness;
+const h = useHarness({ workers: false });
 let marketer: string;
 let developer: string;
 beforeAll(async () => {
-  h = await startHarness({ workers: false });
   [marketer, developer] = await Promise.all([h.keyFor("marketer"), h.keyFor("developer")]);
 });
-afterAll(() => h.close());
 
 const m = () => ({ key: marketer });
 const base = (key: string) => ({ key, name: "Welcome", subject: "Welcome {{customer.name}}", html: "<p>Default body for {{customer.name}}</p>" });

@@ -1,11 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { rid, startHarness, type Harness } from "./support/harness.ts";
+import { describe, expect, it } from "vitest";
+import { rid, useHarness } from "./support/harness.ts";
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({ workers: false });
-});
-afterAll(() => h.close());
+const h = useHarness({ workers: false });
 
 describe("topics", () => {
   it("when a marketer creates a topic, then it can be read back by key and a duplicate key is 409", async () => {

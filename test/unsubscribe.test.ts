@@ -1,12 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sink, startHarness, type Harness } from "./support/harness.ts";
+import { describe, expect, it } from "vitest";
+import { sink, useHarness } from "./support/harness.ts";
 import { createCustomer, createTemplate, createTopic, setConsent, waitForStatus } from "./support/fixtures.ts";
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(() => h.close());
+const h = useHarness();
 
 /** Delivers a marketing message and returns the one-click URL from its List-Unsubscribe header. */
 async function deliveredUnsubscribeUrl() {

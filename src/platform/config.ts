@@ -56,7 +56,6 @@ const schema = z.object({
     .transform((v): string | number | boolean => (/^\d+$/.test(v) ? Number(v) : v === "true" ? true : v === "false" ? false : v)),
   // When set, GET /metrics requires "Authorization: Bearer <METRICS_TOKEN>"; unset, loopback only.
   METRICS_TOKEN: z.string().min(16).optional(),
-  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(8),
   // Send pipeline (messages): ids per delivery job, jobs in flight per worker process, SMTP retries.
   SEND_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
   // Delivery jobs taken at once per worker process; their ids are coalesced into shared batches.

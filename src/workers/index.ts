@@ -53,7 +53,7 @@ export function startWorkers(): RunningWorkers {
       // that wait (rate limit) give their work back instead (platform/worker-state.ts).
       const closing = workers.map((w) => w.close());
       setWorkersStopping(true);
-      await Promise.all(specs.map((s) => s.onClose?.()));
+      await Promise.all(specs.flatMap((s) => (s.onClose ? [s.onClose()] : [])));
       await Promise.all(closing);
       await connection.quit().catch(() => undefined);
     },

@@ -1,5 +1,6 @@
 // Real Chromium through playwright-core (Debian's /usr/bin/chromium; never a downloaded browser).
 import { chromium, type Browser } from "playwright-core";
+import { lateBound } from "./late-bound.ts";
 
 export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({
@@ -8,3 +9,6 @@ export async function launchBrowser(): Promise<Browser> {
       "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
 }
+
+/** One browser for this test file, launched before its tests and closed after them. */
+export const useBrowser = (): Browser => lateBound(launchBrowser, (b) => b.close(), "the browser");

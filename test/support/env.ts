@@ -1,18 +1,13 @@
 // Per test file, before any application module loads: its own queue prefix and its own SMTP sink,
 // the shared test database, and fixed test secrets.
 import { randomBytes } from "node:crypto";
-import { createServer } from "node:net";
 import { afterAll } from "vitest";
 import { SmtpSink } from "./smtp-sink.ts";
+import { freePort } from "./wait.ts";
 
 export const sink = await new SmtpSink().start();
 // A free port picked now, so that links in emails (RAPPORT_PUBLIC_URL) point at this file's server.
-const port = await new Promise<number>((resolve) => {
-  const s = createServer().listen(0, "127.0.0.1", () => {
-    const p = (s.address() as { port: number }).port;
-    s.close(() => resolve(p));
-  });
-});
+const port = await freePort();
 export const ADMIN_KEY = "test-admin-key-0123456789abcdef";
 
 Object.assign(process.env, {

@@ -86,7 +86,7 @@ export async function waitForStatus(h: Harness, id: string, statuses: string[], 
   throw new Error(`message ${id} did not reach ${statuses.join("|")}; last: ${JSON.stringify(last?.body)}`);
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { sleep } from "./wait.ts";
 
 /**
  * n new customers opted in to the topic in one JSON import (processed here, so workers may be

@@ -2,6 +2,7 @@
 // file's queue prefix, real PostgreSQL, Redis and the file's SMTP sink.
 import type { Server } from "node:http";
 import { randomBytes } from "node:crypto";
+import { lateBound } from "./late-bound.ts";
 import { createApp } from "../../src/api/app.ts";
 import { config } from "../../src/platform/config.ts";
 import { initSecrets } from "../../src/platform/secrets.ts";
@@ -12,6 +13,8 @@ import { closeMailer } from "../../src/platform/mailer.ts";
 import { closeTemplatePool } from "../../src/templates/pool.ts";
 import { startWorkers, type RunningWorkers } from "../../src/workers/index.ts";
 import { ADMIN_KEY, sink } from "./env.ts";
+
+export { lateBound };
 
 export { ADMIN_KEY, sink, db, pool };
 
@@ -99,3 +102,6 @@ export async function startHarness(opts: { workers?: boolean } = {}): Promise<Ha
     },
   };
 }
+
+/** This file's harness, started before its tests and closed after them. */
+export const useHarness = (opts: { workers?: boolean } = {}): Harness => lateBound(() => startHarness(opts), (h) => h.close(), "the harness");
