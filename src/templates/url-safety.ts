@@ -24,7 +24,6 @@ function decodeReferences(v: string): string {
 
 /** The scheme a browser would use for this attribute value, lower case, or null (relative URL). */
 export function urlScheme(raw: string): string | null {
-  // eslint-disable-next-line no-control-regex
   const v = decodeReferences(raw).replace(/^[\u0000-\u0020]+|[\u0000-\u0020]+$/g, "").replace(/[\t\n\r]/g, "");
   const m = /^([a-z][a-z0-9+.-]*):/i.exec(v);
   return m ? m[1].toLowerCase() : null;

@@ -2,7 +2,7 @@
 // request limits (256 KB of html, 10,000 tags), and a helper that measures the server's answers
 // while such a save runs.
 import { expect } from "vitest";
-import type { ApiResponse, Harness } from "./harness.ts";
+import type { ApiResponse } from "./harness.ts";
 
 /** n CSS rules like `.cN div p span{color:red}` and n matching elements: n = 3,000 is 235 KB. */
 export function cssHeavy(n: number): string {

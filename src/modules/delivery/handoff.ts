@@ -74,7 +74,7 @@ export async function handOff(batch: ReadyMessage[], slots: Reservation, s: Hand
   const t0 = Date.now();
   let checkedAt = -Infinity;
   for (let i = 0; i < slots.granted; i++) {
-    const { m, raw } = batch[i];
+    const { m } = batch[i];
     const rendered = batch[i];
     if (s.halted || outcomeWritesFailing()) return;
     if (s.handled.has(m.id)) continue;
