@@ -59,7 +59,7 @@ export function latencies(probes: Probe[]): Record<string, { n: number; median: 
 }
 
 /** The same probes with nothing else running: what the machine gives right now. */
-export async function idleProbes(probes: Array<() => Promise<ApiResponse>>, paths: string[], rounds = 4): Promise<Probe[]> {
+export async function idleProbes(probes: Array<() => Promise<ApiResponse>>, paths: string[], rounds = 8): Promise<Probe[]> {
   const out: Probe[] = [];
   for (let i = 0; i < rounds * probes.length; i++) {
     const t = performance.now();
