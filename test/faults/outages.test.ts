@@ -44,10 +44,7 @@ describe("faults: dependencies restarted", () => {
     expect(down.filter((r) => r.status >= 500 && (r.status !== 503 || !r.headers.get("retry-after")))).toEqual([]);
   });
 
-  // Skipped until the delivery-safety branch (the 503 mapping for database connection errors) is
-  // merged: without it every API call while PostgreSQL is down answers 500 (measured: 10 of 10);
-  // deliveries themselves were neither lost nor duplicated. Un-skip after merging that branch.
-  it.skip("when PostgreSQL restarts while messages are delivered, then none is sent twice or lost; meanwhile the API answers 503 with Retry-After and /readyz names the database", async () => {
+  it("when PostgreSQL restarts while messages are delivered, then none is sent twice or lost; meanwhile the API answers 503 with Retry-After and /readyz names the database", async () => {
     const a = await seed(e, N);
     sink.received.length = 0;
     const ids = await sendAll(e, a);
