@@ -11,6 +11,7 @@ import { closeRedis } from "./platform/redis.ts";
 import { closeMailer } from "./platform/mailer.ts";
 import { closeTemplatePool } from "./templates/pool.ts";
 import { startWorkers, type RunningWorkers } from "./workers/index.ts";
+import { ensureDevAdminKey } from "./modules/api-keys/bootstrap-admin.ts";
 
 export async function run(): Promise<void> {
   await bootstrapPlatform();
@@ -24,6 +25,14 @@ export async function run(): Promise<void> {
     await new Promise<void>((resolve, reject) => server!.once("listening", resolve).once("error", reject));
   }
   if (config.RAPPORT_ROLE !== "api") workers = startWorkers();
+  const firstKey = server ? await ensureDevAdminKey() : null;
+  if (firstKey) {
+    // Shown once, on the terminal only (not through the logger: logs never carry keys).
+    process.stdout.write(
+      `\nrapport: created the first admin API key (shown only now, stored hashed):\n\n  ${firstKey}\n\n` +
+        `Sign in to the console at ${config.publicUrl}/console with it.\n\n`,
+    );
+  }
   logger.info(
     { role: config.RAPPORT_ROLE, port: server ? config.PORT : undefined, outbox: devSmtp ? `${config.publicUrl}/dev/outbox` : undefined },
     "rapport started",

@@ -3,6 +3,7 @@ import { csvBody, formBody, jsonBody } from "./body.ts";
 import { config } from "../platform/config.ts";
 import { AppError } from "../platform/errors.ts";
 import { authenticated } from "./auth.ts";
+import { consoleRoutes } from "../console/router.ts";
 import { measure } from "./handlers/metrics.ts";
 import { problemMiddleware } from "./problem.ts";
 import { routes, type RouteOptions } from "./routes.ts";
@@ -22,6 +23,8 @@ export function createApp(opts: RouteOptions = {}): Express {
   // HTML forms exist only on the public pages; the API is JSON in, JSON out.
   app.use(["/u", "/preferences", "/confirm"], formBody());
   app.use(routes(opts));
+  // The marketer console: its own edge over the same use cases (src/console/router.ts).
+  app.use(consoleRoutes());
   app.use((req, _res, next) => next(new AppError("not_found", `No route for ${req.method} ${req.path}`)));
   app.use(problemMiddleware);
   return app;

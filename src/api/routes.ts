@@ -1,5 +1,6 @@
 // The whole route table. Each /v1 route names the roles it admits (admin is always admitted).
 import { Router } from "express";
+import type { Role } from "../modules/api-keys/api-keys.service.ts";
 import { config } from "../platform/config.ts";
 import { allow, loopbackOnly, metricsGuard } from "./auth.ts";
 import * as apiKeys from "./handlers/api-keys.ts";
@@ -108,4 +109,23 @@ export function routes(opts: RouteOptions = {}): Router {
   }
 
   return r;
+}
+
+let roleTable: Map<string, Role[]> | null = null;
+/**
+ * The roles an API route admits, read from the table above ("GET /v1/personas"): the console shows
+ * a page only to the roles that may call the route it mirrors, so there is one rule, not two.
+ */
+export function rolesFor(route: string): Role[] {
+  if (!roleTable) {
+    roleTable = new Map();
+    for (const layer of routes({ devOutbox: false }).stack as Array<{ route?: { path: string; methods: Record<string, boolean>; stack: Array<{ handle: { roles?: Role[] } }> } }>) {
+      const guard = layer.route?.stack.find((l) => Array.isArray(l.handle.roles));
+      if (!layer.route || !guard) continue;
+      for (const m of Object.keys(layer.route.methods)) roleTable.set(`${m.toUpperCase()} ${layer.route.path}`, guard.handle.roles!);
+    }
+  }
+  const roles = roleTable.get(route);
+  if (!roles) throw new Error(`No API route '${route}' to take roles from`);
+  return roles;
 }

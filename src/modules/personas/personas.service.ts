@@ -4,10 +4,11 @@ import type pg from "pg";
 import type { Persona } from "../../generated/prisma/client.ts";
 import { AppError, conflict, isUniqueViolation, notFound } from "../../platform/errors.ts";
 import { decodeCursor, toPage } from "../../platform/pagination.ts";
-import { db } from "../../platform/prisma.ts";
+import { db, pool } from "../../platform/prisma.ts";
 import type { RenderPersona } from "../../templates/render.types.ts";
 import { newId } from "../../platform/ids.ts";
 import { deletePersonaLocked, withPersonaWrite } from "./persona-assignment.ts";
+import { conditionToSql, SqlParams, type Condition } from "./condition.ts";
 import type { CreatePersona, UpdatePersona } from "./personas.schema.ts";
 
 /** The persona as templates see it (no ids, rule or bookkeeping). */
@@ -151,4 +152,58 @@ export async function listPersonas(limit: number, cursor?: string) {
     take: limit + 1,
   });
   return toPage(rows, limit, personaView);
+}
+
+/**
+ * Live members per persona key (explicit, else rule): two index-only counts (erasure clears both
+ * columns, so erased customers are never counted).
+ */
+export async function memberCounts(): Promise<Map<string, number>> {
+  const { rows } = await pool.query<{ key: string; n: number }>(
+    `SELECT p.key, m.n::int AS n FROM (
+       SELECT pid, sum(n) AS n FROM (
+         SELECT persona_id AS pid, count(*) AS n FROM customers WHERE persona_id IS NOT NULL GROUP BY 1
+         UNION ALL
+         SELECT rule_persona_id, count(*) FROM customers WHERE rule_persona_id IS NOT NULL AND persona_id IS NULL GROUP BY 1
+       ) x GROUP BY pid
+     ) m JOIN personas p ON p.id = m.pid`,
+  );
+  return new Map(rows.map((r) => [r.key, r.n]));
+}
+
+/** Customers a draft rule would match (before priorities and explicit personas), by the same SQL compiler. */
+export async function countMatching(rule: Condition): Promise<number> {
+  const params = new SqlParams();
+  const where = conditionToSql(rule, "c.attributes", params);
+  const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM customers c WHERE c.erased_at IS NULL AND ${where}`, params.values);
+  return rows[0].n;
+}
+
+/** Personas in the order rules are tried: highest priority first, ties by lowest key (code points). */
+export async function personasByPriority(): Promise<PersonaView[]> {
+  const rows = await db.persona.findMany({ take: 500 });
+  const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  return rows.sort((a, b) => b.priority - a.priority || byCodePoint(a.key, b.key)).map(personaView);
+}
+
+/**
+ * Moves a persona one place up or down in that order, touching at most two rows: with a neighbour of
+ * another priority the two swap priorities; with an equal one (the tie went by key) the persona's
+ * own priority moves by one past it. Read and written under the persona lock, with the refresh.
+ */
+export async function movePersona(key: string, direction: "up" | "down"): Promise<void> {
+  await withPersonaWrite(async (c) => {
+    const { rows: order } = await c.query<{ key: string; priority: number }>(`SELECT key, priority FROM personas ORDER BY priority DESC, key COLLATE "C" ASC`);
+    const i = order.findIndex((p) => p.key === key);
+    if (i < 0) throw notFound("Persona", key);
+    const neighbour = order[direction === "up" ? i - 1 : i + 1];
+    if (!neighbour) return { result: undefined, refresh: false };
+    const me = order[i];
+    const updates =
+      me.priority !== neighbour.priority
+        ? [[me.key, neighbour.priority], [neighbour.key, me.priority]]
+        : [[me.key, me.priority + (direction === "up" ? 1 : -1)]];
+    for (const u of updates) await c.query("UPDATE personas SET priority = $2, updated_at = now() WHERE key = $1", u);
+    return { result: undefined, refresh: true };
+  });
 }

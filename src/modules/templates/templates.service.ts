@@ -161,3 +161,8 @@ export async function listVersions(key: string, limit: number, cursor?: string) 
   });
   return toPage(rows, limit, (v) => versionView(key, v));
 }
+
+/** Prepares (compiles, lints) a draft as saving would, without saving it: TemplateCompileError names part, line, column. */
+export async function checkDraft(input: { subject: string; html: string; text?: string; variants?: Variant[] }): Promise<{ warnings: LintIssue[] }> {
+  return { warnings: (await prepareParts(content(input))).warnings };
+}

@@ -1,0 +1,22 @@
+// Dashboard figures: grouped queries on indexes (messages_sent_at_idx, consent_events_created_at_idx).
+import { pool } from "../../platform/prisma.ts";
+
+/** Messages sent per UTC day in [from, to) (YYYY-MM-DD), days without sends left out. */
+export async function sentPerDay(from: string, to: string): Promise<Map<string, number>> {
+  const { rows } = await pool.query<{ day: string; sent: number }>(
+    `SELECT to_char((sent_at AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD') AS day, count(*)::int AS sent FROM messages
+      WHERE sent_at >= ($1::date)::timestamp AT TIME ZONE 'UTC' AND sent_at < ($2::date)::timestamp AT TIME ZONE 'UTC'
+      GROUP BY 1`,
+    [from, to],
+  );
+  return new Map(rows.map((r) => [r.day, r.sent]));
+}
+
+/** Consent ledger rows of the last 7 days, by action. */
+export async function consentChangesThisWeek(): Promise<Array<{ action: string; count: number }>> {
+  const { rows } = await pool.query<{ action: string; count: number }>(
+    `SELECT action, count(*)::int AS count FROM consent_events WHERE created_at >= now() - interval '7 days'
+      GROUP BY action ORDER BY action`,
+  );
+  return rows;
+}
