@@ -54,6 +54,17 @@ const schema = z.object({
     .string()
     .default("loopback")
     .transform((v): string | number | boolean => (/^\d+$/.test(v) ? Number(v) : v === "true" ? true : v === "false" ? false : v)),
+  // Slow clients (slowloris): all headers within HTTP_HEADERS_TIMEOUT_MS, the whole request (body
+  // included: a 16 MB import on a slow link) within HTTP_REQUEST_TIMEOUT_MS, idle keep-alive sockets
+  // closed after HTTP_KEEP_ALIVE_TIMEOUT_MS; at most HTTP_MAX_CONNECTIONS sockets at once and
+  // HTTP_MAX_REQUESTS_PER_SOCKET requests on one. See src/api/server.ts.
+  HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(120_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).default(5_000),
+  HTTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(2_000),
+  HTTP_MAX_REQUESTS_PER_SOCKET: z.coerce.number().int().min(1).default(1_000),
+  // Import uploads in flight at once per API key (more: 429 with Retry-After).
+  IMPORT_UPLOADS_PER_KEY: z.coerce.number().int().min(1).max(100).default(2),
   // When set, GET /metrics requires "Authorization: Bearer <METRICS_TOKEN>"; unset, loopback only.
   METRICS_TOKEN: z.string().min(16).optional(),
   // Send pipeline (messages): ids per delivery job, jobs in flight per worker process, SMTP retries.
