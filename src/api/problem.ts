@@ -3,7 +3,7 @@ import type { ErrorRequestHandler, Response } from "express";
 import { AppError, errorCodes, isConnectionError, type ErrorCode, type FieldError } from "../platform/errors.ts";
 import { logger } from "../platform/logger.ts";
 import { scrubAddresses } from "../platform/scrub.ts";
-import { REJECT_PREFIX } from "./body.ts";
+import { closeIfBodyUnread, REJECT_PREFIX } from "./body.ts";
 
 export function sendProblem(
   res: Response,
@@ -46,6 +46,7 @@ const byStatus: Partial<Record<number, ErrorCode>> = { 400: "validation", 404: "
 export const problemMiddleware: ErrorRequestHandler = (err, req, res, _next) => {
   const instance = req.originalUrl.split("?")[0];
   if (res.headersSent) return;
+  closeIfBodyUnread(req, res);
   if (err instanceof AppError && err.code) {
     sendProblem(res, err.code, err.message, instance, err.errors, err.extra);
     return;
