@@ -44,7 +44,6 @@ const jsonTypes = ["application/json", "application/*+json"];
 /** The API's JSON bodies (API_BODY_LIMIT); imports have their own, larger limit (BODY_LIMIT). */
 export const jsonBody = (limit = config.API_BODY_LIMIT) => express.json({ limit, type: jsonTypes, reviver, verify: checkDepth });
 
-export const csvBody = () => express.text({ limit: config.BODY_LIMIT, type: ["text/csv", "text/plain"] });
 
 /** The public pages' forms are a few fields: a checkbox per topic, a CSRF token. */
 export const FORM_LIMIT = "16kb";

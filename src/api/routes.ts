@@ -2,7 +2,7 @@
 import { Router } from "express";
 import { config } from "../platform/config.ts";
 import { allow, loopbackOnly, metricsGuard } from "./auth.ts";
-import { csvBody, formBody, jsonBody, oneClickBody } from "./body.ts";
+import { formBody, jsonBody, oneClickBody } from "./body.ts";
 import * as apiKeys from "./handlers/api-keys.ts";
 import * as confirm from "./handlers/confirm.ts";
 import * as preferences from "./handlers/preferences.ts";
@@ -32,7 +32,6 @@ export function routes(opts: RouteOptions = {}): Router {
   // Request bodies: read only by the routes below that name a parser, after the API key and role
   // were checked, each with its limit. Every other route (and an unknown path) never reads a body.
   const json = jsonBody(); // API_BODY_LIMIT
-  const importBody = [jsonBody(config.BODY_LIMIT), csvBody()];
   const form = formBody(); // public pages: small urlencoded forms
   const oneClick = oneClickBody();
 
@@ -57,7 +56,8 @@ export function routes(opts: RouteOptions = {}): Router {
   r.patch("/v1/topics/:key", allow(M), json, topics.update);
 
   // Imports (before /v1/customers/:id so that "import" is never taken for an id)
-  r.post("/v1/customers/import", allow(D), importBody, imports.create);
+  // Streamed to storage by the handler (BODY_LIMIT), never parsed in the request.
+  r.post("/v1/customers/import", allow(D), imports.create);
   r.get("/v1/imports/:id", allow(D), imports.get);
 
   // Customers and their consent
