@@ -8,12 +8,17 @@ export interface LoadSpec {
   bytes: number;
   contentType: string;
   kind: "json-array" | "csv" | "json-import";
-  headers?: Record<string, string>;
+  /** API keys, used round-robin (request i gets keys[i % n]). */
+  keys?: string[];
   tag?: string;
+  /** Import bodies: rows per body (default 9,000), padded to `bytes`. */
+  rows?: number;
 }
 export interface LoadResult {
   statuses: Array<{ status: number | "error"; body: string }>;
   ms: number;
+  /** Size of each body sent. */
+  bytes: number[];
 }
 
 /** Starts the child, waits until its bodies are built, and returns a function that fires them. */

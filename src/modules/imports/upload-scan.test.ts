@@ -38,6 +38,7 @@ describe("upload scan", () => {
 
   it("when a JSON import streams in small pieces, then the customers are counted whatever their strings hold", () => {
     expect(scan(jsonScanner(), '{"customers":[{"email":"a,]}[{\\"x"},{"email":"b","attributes":{"a":[1,2,{"b":[3]}]}}, "x" ]}')).toBe(3);
+    for (const size of [1, 2, 5]) expect(scan(jsonScanner(), String.raw`{"customers":[{"a":"x\\"},{"b":"\"],"},"\\\"{"]}`, size)).toBe(3);
     expect(refusal(() => scan(jsonScanner(), '{"customers":[]}')).message).toMatch(/no rows/);
     expect(refusal(() => scan(jsonScanner(), "[1,2]")).status).toBe(400);
     expect(refusal(() => scan(jsonScanner(), `{"customers":[{"a":${"[".repeat(40)}${"]".repeat(40)}}]}`)).message).toMatch(/nested deeper/);
