@@ -105,4 +105,4 @@ export async function startHarness(opts: { workers?: boolean; limits?: Partial<S
 }
 
 /** This file's harness, started before its tests and closed after them. */
-export const useHarness = (opts: { workers?: boolean } = {}): Harness => lateBound(() => startHarness(opts), (h) => h.close(), "the harness");
+export const useHarness = (opts: Parameters<typeof startHarness>[0] = {}): Harness => lateBound(() => startHarness(opts), (h) => h.close(), "the harness");
