@@ -133,7 +133,7 @@ describe("public pages' errors", () => {
     for (const path of ["/u/garbage", "/confirm/garbage", "/preferences/garbage"]) {
       for (const method of ["GET", "POST"]) {
         const body = method === "POST" ? "List-Unsubscribe=One-Click" : undefined;
-        const ct = method === "POST" ? { "content-type": "application/x-www-form-urlencoded" } : {};
+        const ct: Record<string, string> = method === "POST" ? { "content-type": "application/x-www-form-urlencoded" } : {};
         const page = await fetch(h.baseUrl + path, { method, headers: { ...html, ...ct }, body });
         expect(page.status, `${method} ${path}`).toBe(404);
         expect(page.headers.get("content-type"), `${method} ${path}`).toMatch(/^text\/html/);

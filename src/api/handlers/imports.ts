@@ -5,7 +5,7 @@ import { config } from "../../platform/config.ts";
 import { AppError } from "../../platform/errors.ts";
 import { acquireSlot } from "../../platform/slots.ts";
 import { principal } from "../auth.ts";
-import { idParam } from "../validate.ts";
+import { idParam, noQuery, query } from "../validate.ts";
 
 const RETRY_AFTER_S = 5;
 
@@ -34,5 +34,6 @@ export async function create(req: Request, res: Response) {
 }
 
 export async function get(req: Request, res: Response) {
+  query(req, noQuery);
   res.json(await imports.getImport(idParam(req, "Import")));
 }
