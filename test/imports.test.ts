@@ -237,6 +237,16 @@ describe("customer import", () => {
     expect(await db.customer.count({ where: { email: { startsWith: `${tag}-` } } })).toBe(0);
   });
 
+  it("when a JSON import does not parse (found by the job, not the streaming upload), then 202 and the import fails with the reason and keeps nothing", async () => {
+    const tag = rid("unparsable");
+    const r = await json(`{"customers":[{"email":"${tag}@example.com"},]}`);
+    expect(r.status).toBe(202);
+    expect(await finished(r.body.id)).toMatchObject({ status: "failed", created: 0, errors: [{ row: 0, message: expect.stringMatching(/not valid JSON/) }] });
+    const left = await pool.query("SELECT (SELECT count(*) FROM import_chunks WHERE import_id = $1)::int AS chunks, (SELECT input FROM imports WHERE id = $1) AS input", [r.body.id]);
+    expect(left.rows[0]).toEqual({ chunks: 0, input: null });
+    expect(await db.customer.count({ where: { email: { startsWith: tag } } })).toBe(0);
+  });
+
   it("when a marketer imports or reads an unknown import, then 403 and 404", async () => {
     const marketer = await h.keyFor("marketer");
     expect((await csv("email\na@example.com", marketer)).status).toBe(403);

@@ -1,18 +1,8 @@
 import { addressKey } from "../customers/email.ts";
 import { describe, expect, it } from "vitest";
-import { AppError } from "../../platform/errors.ts";
+import { appError } from "../../../test/support/app-error.ts";
 import { csvRowInput, parseCsv, readHeader, type CsvColumn } from "./csv.ts";
 import { openRows, scrubInput } from "./import-rows.ts";
-
-const appError = (fn: () => unknown): AppError => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error("expected an AppError");
-};
 
 describe("CSV attribute columns", () => {
   it("when a header path names an Object.prototype member or prototype, then it is refused as invalid", () => {

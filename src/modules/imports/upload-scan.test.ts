@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AppError } from "../../platform/errors.ts";
+import { appError } from "../../../test/support/app-error.ts";
 import { csvScanner, jsonScanner, type UploadScanner } from "./upload-scan.ts";
 
 /** Feeds text in pieces of `size` bytes (so every boundary lands inside records and strings). */
@@ -8,15 +8,6 @@ function scan(s: UploadScanner, text: string, size = 3): number {
   for (let i = 0; i < buf.length; i += size) s.push(buf.subarray(i, i + size));
   return s.end();
 }
-const refusal = (fn: () => unknown): AppError => {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof AppError) return e;
-    throw e;
-  }
-  throw new Error("not refused");
-};
 
 describe("upload scan", () => {
   it("when a CSV streams in small pieces, then data records are counted with quoted newlines, CRLF and blank lines", () => {
@@ -25,10 +16,10 @@ describe("upload scan", () => {
   });
 
   it("when the CSV header is wrong, unquoted or empty, then 400 with the same messages as before", () => {
-    expect(refusal(() => scan(csvScanner(), "mail,shoe\nx,1\n")).message).toMatch(/Unknown column 'mail'/);
-    expect(refusal(() => scan(csvScanner(), 'email,name\na@x.co,"Ann\nb@x.co,Bob\n')).message).toMatch(/malformed near line/);
-    expect(refusal(() => scan(csvScanner(), "email,name\r\n\r\n")).message).toMatch(/no data rows/);
-    expect(refusal(() => scan(csvScanner(), "")).message).toMatch(/empty/);
+    expect(appError(() => scan(csvScanner(), "mail,shoe\nx,1\n")).message).toMatch(/Unknown column 'mail'/);
+    expect(appError(() => scan(csvScanner(), 'email,name\na@x.co,"Ann\nb@x.co,Bob\n')).message).toMatch(/malformed near line/);
+    expect(appError(() => scan(csvScanner(), "email,name\r\n\r\n")).message).toMatch(/no data rows/);
+    expect(appError(() => scan(csvScanner(), "")).message).toMatch(/empty/);
   });
 
   it("when the CSV header is refused, then push throws before the rest of the body is seen", () => {
@@ -39,14 +30,14 @@ describe("upload scan", () => {
   it("when a JSON import streams in small pieces, then the customers are counted whatever their strings hold", () => {
     expect(scan(jsonScanner(), '{"customers":[{"email":"a,]}[{\\"x"},{"email":"b","attributes":{"a":[1,2,{"b":[3]}]}}, "x" ]}')).toBe(3);
     for (const size of [1, 2, 5]) expect(scan(jsonScanner(), String.raw`{"customers":[{"a":"x\\"},{"b":"\"],"},"\\\"{"]}`, size)).toBe(3);
-    expect(refusal(() => scan(jsonScanner(), '{"customers":[]}')).message).toMatch(/no rows/);
-    expect(refusal(() => scan(jsonScanner(), "[1,2]")).status).toBe(400);
-    expect(refusal(() => scan(jsonScanner(), `{"customers":[{"a":${"[".repeat(40)}${"]".repeat(40)}}]}`)).message).toMatch(/nested deeper/);
+    expect(appError(() => scan(jsonScanner(), '{"customers":[]}')).message).toMatch(/no rows/);
+    expect(appError(() => scan(jsonScanner(), "[1,2]")).status).toBe(400);
+    expect(appError(() => scan(jsonScanner(), `{"customers":[{"a":${"[".repeat(40)}${"]".repeat(40)}}]}`)).message).toMatch(/nested deeper/);
   });
 
   it("when there are more than 10,000 rows, then 413 with the count", () => {
     const rows = Array.from({ length: 10_001 }, (_, i) => `{"email":"r${i}@x.co"}`).join(",");
-    const e = refusal(() => scan(jsonScanner(), `{"customers":[${rows}]}`, 4096));
+    const e = appError(() => scan(jsonScanner(), `{"customers":[${rows}]}`, 4096));
     expect(e.status).toBe(413);
     expect(e.message).toMatch(/this one has 10001/);
   });
