@@ -53,10 +53,13 @@ describe("import uploads", () => {
     const growthMb = (peak - baseline) / 1024 / 1024;
     console.log(`import upload: ${UPLOADS} x ${BYTES / 1024 / 1024} MB in ${result.ms.toFixed(0)} ms; /healthz idle p99=${idleP99.toFixed(1)}, loaded n=${latencies.length} p50=${percentile(latencies, 50).toFixed(1)} p99=${p99.toFixed(1)} max=${Math.max(...latencies).toFixed(1)} ms; RSS +${growthMb.toFixed(0)} MB`);
 
-    expect(result.statuses.map((s) => s.status)).toEqual(Array(UPLOADS).fill(202));
+    expect(result.statuses.map((s) => s.status), JSON.stringify(result.statuses.slice(0, 2))).toEqual(Array(UPLOADS).fill(202));
     expect(latencies.length).toBeGreaterThan(20);
-    // 100 ms on top of what the machine's scheduling alone costs (a few ms on a quiet machine).
-    expect(p99).toBeLessThan(100 + idleP99);
+    // 100 ms on top of what the machine's scheduling alone costs: a few ms on a quiet machine; on a
+    // shared one at load 30-40 an idle /healthz alone has a p99 of 30-250 ms, and a busy process is
+    // descheduled more often than an idle one, hence twice that. Parsing in the request (main before
+    // this change) measured p99 388-503 ms against an idle p99 of 25-70 ms.
+    expect(p99).toBeLessThan(100 + 2 * idleP99);
     // The bodies total 80 MB; parsed in the request they cost several times that.
     expect(growthMb).toBeLessThan(80);
     // Stored as sent, byte for byte, ready for the job.
@@ -74,8 +77,11 @@ describe("import uploads", () => {
     const key = await h.keyFor("developer");
     const actor = `api-key:${(await pool.query("SELECT id FROM api_keys ORDER BY created_at DESC LIMIT 1")).rows[0].id}`;
     const header = "email,name\n";
-    const a = heldUpload(key, 1_000_000, header);
-    const b = heldUpload(key, 1_000_000, header);
+    // 300 KB of a 1 MB body: more than one stored chunk (the import row is written with the first).
+    const start = header + Array.from({ length: 6_000 }, (_, i) => `held-${i}@example.com,${"n".repeat(30)}`).join("\n");
+    expect(start.length).toBeGreaterThan(300_000);
+    const a = heldUpload(key, 1_000_000, start);
+    const b = heldUpload(key, 1_000_000, start);
     // Precondition: both uploads have begun (an import row each, still receiving).
     const receiving = async () => Number((await pool.query("SELECT count(*) FROM imports WHERE actor = $1 AND status = 'receiving'", [actor])).rows[0].count);
     for (let i = 0; i < 100 && (await receiving()) < 2; i++) await new Promise((r) => setTimeout(r, 50));

@@ -27,7 +27,9 @@ export async function receiveImport(
   if (opts.contentLength !== undefined && opts.contentLength > limit) throw tooLarge();
   const scanner = format === "csv" ? csvScanner() : jsonScanner();
   const id = newId();
-  await repo.insertReceiving({ id, format, actor: opts.actor });
+  // The import row is written with the first chunk: a body refused early (a bad CSV header, a
+  // small malformed file) never reaches the database.
+  let inserted = false;
   try {
     let size = 0;
     let seq = 0;
@@ -35,7 +37,12 @@ export async function receiveImport(
     let pendingBytes = 0;
     const flush = async () => {
       // Past the row limit the rest is only counted (for the 413's message), not stored.
-      if (pendingBytes > 0 && scanner.rows <= MAX_IMPORT_ROWS) await repo.appendChunk(id, seq++, Buffer.concat(pending));
+      if (pendingBytes === 0 || scanner.rows > MAX_IMPORT_ROWS) return void ((pending = []), (pendingBytes = 0));
+      if (!inserted) {
+        await repo.insertReceiving({ id, format, actor: opts.actor });
+        inserted = true;
+      }
+      await repo.appendChunk(id, seq++, Buffer.concat(pending));
       pending = [];
       pendingBytes = 0;
     };
@@ -47,13 +54,13 @@ export async function receiveImport(
       pendingBytes += chunk.length;
       if (pendingBytes >= CHUNK_BYTES) await flush();
     }
-    await flush();
     const total = scanner.end();
+    await flush();
     await repo.markReceived(id, total);
     await enqueue(QueueNames.customerImport, [{ id: `import-${id}`, data: { importId: id } }]);
     return { id, status: "queued" };
   } catch (err) {
-    await repo.deleteImport(id).catch(() => undefined); // nothing would ever process it
+    if (inserted) await repo.deleteImport(id).catch(() => undefined); // nothing would ever process it
     throw err;
   }
 }
