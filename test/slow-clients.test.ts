@@ -2,7 +2,7 @@
 // after the configured time, and other clients are served meanwhile. Short limits for the test.
 import { connect, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startHarness, type Harness } from "./support/harness.ts";
+import { ADMIN_KEY, startHarness, type Harness } from "./support/harness.ts";
 
 let h: Harness;
 const HEADERS_TIMEOUT = 1_000;
@@ -59,7 +59,7 @@ describe("slow clients", () => {
   it("when a client trickles its body, then the request is cut off after the request timeout", async () => {
     const c = await open();
     const started = performance.now();
-    c.socket.write("POST /v1/topics HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 60\r\nAuthorization: Bearer x\r\n\r\n");
+    c.socket.write(`POST /v1/topics HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 60\r\nAuthorization: Bearer ${ADMIN_KEY}\r\n\r\n`);
     const sending = trickle(c.socket, `{"key":"slow","name":"${"x".repeat(40)}"}`, 700);
     await new Promise((r) => setTimeout(r, 300));
     expect(c.socket.destroyed).toBe(false);

@@ -70,9 +70,9 @@ export const formBody = () => [formOnly([FORM_TYPE]), urlencoded];
 export const oneClickBody = () => [formOnly([FORM_TYPE, MULTIPART_TYPE]), urlencoded, express.text({ type: MULTIPART_TYPE, limit: FORM_LIMIT })];
 
 /**
- * For responses sent without reading the request's body (unknown routes, refusals before the body
- * parser): close the connection after the answer rather than let Node read and discard a body of
- * any size to keep the socket alive.
+ * For unknown routes: close the connection after the 404 rather than let Node read and discard a
+ * body of any size to keep the socket alive. (Refusals of known routes, e.g. a 413, let Node discard
+ * the rest, bounded by HTTP_REQUEST_TIMEOUT_MS, so that a client still sending reads its answer.)
  */
 export function closeIfBodyUnread(req: Request, res: Response): void {
   if (hasBody(req) && !req.readableEnded && !res.headersSent) res.setHeader("Connection", "close");

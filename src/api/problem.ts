@@ -3,7 +3,7 @@ import type { ErrorRequestHandler, Request, Response } from "express";
 import { AppError, errorCodes, isConnectionError, type ErrorCode, type FieldError } from "../platform/errors.ts";
 import { logger } from "../platform/logger.ts";
 import { scrubAddresses } from "../platform/scrub.ts";
-import { closeIfBodyUnread, REJECT_PREFIX } from "./body.ts";
+import { REJECT_PREFIX } from "./body.ts";
 import { esc, sendPage } from "./pages.ts";
 
 export function sendProblem(
@@ -61,7 +61,6 @@ const byStatus: Partial<Record<number, ErrorCode>> = { 400: "validation", 404: "
 
 export const problemMiddleware: ErrorRequestHandler = (err, req, res, _next) => {
   if (res.headersSent) return;
-  closeIfBodyUnread(req, res);
   if (err instanceof AppError && err.code) {
     respond(req, res, err.code, err.message, err.errors, err.extra);
     return;

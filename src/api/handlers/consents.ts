@@ -22,5 +22,6 @@ export async function ledger(req: Request, res: Response) {
   res.json({ data: await consent.listConsentEvents(idParam(req, "Customer")), nextCursor: null });
 }
 export async function verify(req: Request, res: Response) {
+  query(req, noQuery);
   res.json(await verifyLedger(idParam(req, "Customer")));
 }
