@@ -1,6 +1,7 @@
 // Starts the engine: RAPPORT_ROLE=all (default) runs API and workers in one process; api or worker apart.
 import type { Server } from "node:http";
 import { createApp } from "./api/app.ts";
+import { listen } from "./api/server.ts";
 import { config } from "./platform/config.ts";
 import { bootstrapPlatform } from "./platform/bootstrap.ts";
 import { startDevSmtp, type DevSmtp } from "./modules/dev-outbox/dev-smtp.ts";
@@ -21,8 +22,7 @@ export async function run(): Promise<void> {
   let server: Server | null = null;
   let workers: RunningWorkers | null = null;
   if (config.RAPPORT_ROLE !== "worker") {
-    server = createApp().listen(config.PORT, config.HOST);
-    await new Promise<void>((resolve, reject) => server!.once("listening", resolve).once("error", reject));
+    server = await listen(createApp(), config.PORT, config.HOST);
   }
   if (config.RAPPORT_ROLE !== "api") workers = startWorkers();
   const firstKey = server ? await ensureDevAdminKey() : null;

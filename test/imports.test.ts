@@ -237,6 +237,16 @@ describe("customer import", () => {
     expect(await db.customer.count({ where: { email: { startsWith: `${tag}-` } } })).toBe(0);
   });
 
+  it("when a JSON import does not parse (found by the job, not the streaming upload), then 202 and the import fails with the reason and keeps nothing", async () => {
+    const tag = rid("unparsable");
+    const r = await json(`{"customers":[{"email":"${tag}@example.com"},]}`);
+    expect(r.status).toBe(202);
+    expect(await finished(r.body.id)).toMatchObject({ status: "failed", created: 0, errors: [{ row: 0, message: expect.stringMatching(/not valid JSON/) }] });
+    const left = await pool.query("SELECT (SELECT count(*) FROM import_chunks WHERE import_id = $1)::int AS chunks, (SELECT input FROM imports WHERE id = $1) AS input", [r.body.id]);
+    expect(left.rows[0]).toEqual({ chunks: 0, input: null });
+    expect(await db.customer.count({ where: { email: { startsWith: tag } } })).toBe(0);
+  });
+
   it("when a marketer imports or reads an unknown import, then 403 and 404", async () => {
     const marketer = await h.keyFor("marketer");
     expect((await csv("email\na@example.com", marketer)).status).toBe(403);
@@ -411,14 +421,18 @@ describe("customer import", () => {
       });
       const c = await csv(`name,email\nErin,${erin}@example.org\nOther,${tag}-3@example.com\n`);
       const untouched = await csv(`email\n${tag}-4@example.com\n`);
-      const inputOf = async (id: string) => (await pool.query("SELECT input FROM imports WHERE id = $1", [id])).rows[0].input as string;
-      const before = await inputOf(untouched.body.id);
+      // Not parsed yet (the uploads are raw until their job runs): the erasure is recorded on each
+      // as the address's keyed hash, and the job leaves those rows out when it parses the upload.
+      const erasedOf = async (id: string) => (await pool.query("SELECT input, erased FROM imports WHERE id = $1", [id])).rows[0];
+      for (const id of [j.body.id, c.body.id, untouched.body.id]) expect(await erasedOf(id)).toEqual({ input: null, erased: [] });
 
       await scrubPendingImports(`${erin.toUpperCase()}@example.org`);
 
-      for (const id of [j.body.id, c.body.id]) expect((await inputOf(id)).toLowerCase()).not.toContain(erin);
-      expect(await inputOf(untouched.body.id)).toBe(before);
+      const hash = addressHash(addressKey(`${erin}@example.org`));
+      for (const id of [j.body.id, c.body.id]) expect(await erasedOf(id)).toEqual({ input: null, erased: [hash] });
       for (const id of [j.body.id, c.body.id, untouched.body.id]) await processImport(id);
+      for (const id of [j.body.id, c.body.id]) expect(JSON.stringify(await erasedOf(id)).toLowerCase()).not.toContain(erin);
+      expect(await finished(untouched.body.id)).toMatchObject({ status: "completed", created: 1, failed: 0 });
       expect(await finished(j.body.id)).toMatchObject({
         status: "completed", total: 4, created: 2, failed: 2,
         errors: [{ row: 1, message: expect.stringMatching(/erased/) }, { row: 3, message: expect.stringMatching(/erased/) }],

@@ -61,7 +61,9 @@ describe("one-click unsubscribe", () => {
     expect(again.status).toBe(200);
     expect(await consentOf(customer.id, topic.key)).toBe("opted_in");
 
-    const pressed = await oneClick(url, "confirm=page");
+    // The page's own form: its button posts confirm=page with the page's CSRF token.
+    const csrf = html.match(/name="csrf" value="([^"]+)"/)![1];
+    const pressed = await oneClick(url, `confirm=page&csrf=${encodeURIComponent(csrf)}`);
     expect(pressed.status).toBe(200);
     expect(await consentOf(customer.id, topic.key)).toBe("opted_out");
     const ledger = (await h.api("GET", `/v1/customers/${customer.id}/consent-events`)).body.data;

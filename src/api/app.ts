@@ -1,5 +1,5 @@
 import express, { type Express } from "express";
-import { csvBody, formBody, jsonBody } from "./body.ts";
+import { closeIfBodyUnread } from "./body.ts";
 import { config } from "../platform/config.ts";
 import { AppError } from "../platform/errors.ts";
 import { authenticated } from "./auth.ts";
@@ -15,17 +15,17 @@ export function createApp(opts: RouteOptions = {}): Express {
   app.set("trust proxy", config.TRUST_PROXY);
   app.set("query parser", "simple");
   app.use(measure);
-  // The API key is checked before any body is read: an anonymous client cannot make the server parse
-  // megabytes of JSON. Roles are checked per route (routes.ts).
+  // Every /v1 request is authenticated first (an unknown /v1 path is 401 without a key). Bodies are
+  // read only by the routes that take one, after the key and role were checked, each with its own
+  // limit (routes.ts): an anonymous client cannot make the server parse megabytes of JSON.
   app.use("/v1", authenticated);
-  app.use("/v1/customers/import", jsonBody(config.BODY_LIMIT), csvBody());
-  app.use(jsonBody());
-  // HTML forms exist only on the public pages; the API is JSON in, JSON out.
-  app.use(["/u", "/preferences", "/confirm"], formBody());
   app.use(routes(opts));
   // The marketer console: its own edge over the same use cases (src/console/router.ts).
   app.use(consoleRoutes());
-  app.use((req, _res, next) => next(new AppError("not_found", `No route for ${req.method} ${req.path}`)));
+  app.use((req, res, next) => {
+    closeIfBodyUnread(req, res);
+    next(new AppError("not_found", `No route for ${req.method} ${req.path}`));
+  });
   app.use(problemMiddleware);
   return app;
 }

@@ -3,7 +3,8 @@
 // by a linear scan of the raw bytes; strings and keys that PostgreSQL's jsonb cannot store (NUL,
 // unpaired surrogates) are refused by the reviver with a 400 naming the key.
 import type { IncomingMessage } from "node:http";
-import express from "express";
+import express, { type NextFunction, type Request, type Response } from "express";
+import { AppError } from "../platform/errors.ts";
 import { config } from "../platform/config.ts";
 import { storableText } from "../platform/storable.ts";
 
@@ -43,7 +44,36 @@ const jsonTypes = ["application/json", "application/*+json"];
 /** The API's JSON bodies (API_BODY_LIMIT); imports have their own, larger limit (BODY_LIMIT). */
 export const jsonBody = (limit = config.API_BODY_LIMIT) => express.json({ limit, type: jsonTypes, reviver, verify: checkDepth });
 
-export const csvBody = () => express.text({ limit: config.BODY_LIMIT, type: ["text/csv", "text/plain"] });
 
-/** Form posts of the public pages only (unsubscribe, preferences, confirmation). */
-export const formBody = () => express.urlencoded({ extended: false, limit: "100kb", parameterLimit: 1000 });
+/** The public pages' forms are a few fields: a checkbox per topic, a CSRF token. */
+export const FORM_LIMIT = "16kb";
+const FORM_TYPE = "application/x-www-form-urlencoded";
+// RFC 8058 lets a mail client send its one-click POST as multipart/form-data: kept as (small) text.
+const MULTIPART_TYPE = "multipart/form-data";
+
+const hasBody = (req: Request) => req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
+
+/** Anything but a small urlencoded form (or, for the one-click POST, a small multipart one) is 415. */
+function formOnly(types: string[]) {
+  return (req: Request, _res: Response, next: NextFunction) => {
+    if (hasBody(req) && !req.is(types)) throw new AppError("unsupported_media_type", `Send a form (${FORM_TYPE})`);
+    next();
+  };
+}
+
+const urlencoded = express.urlencoded({ extended: false, limit: FORM_LIMIT, parameterLimit: 100 });
+
+/** Form posts of the public pages (preferences, confirmation, the unsubscribe page's button). */
+export const formBody = () => [formOnly([FORM_TYPE]), urlencoded];
+
+/** POST /u/{token}: the page's form, or a mail client's one-click POST in either form encoding. */
+export const oneClickBody = () => [formOnly([FORM_TYPE, MULTIPART_TYPE]), urlencoded, express.text({ type: MULTIPART_TYPE, limit: FORM_LIMIT })];
+
+/**
+ * For unknown routes: close the connection after the 404 rather than let Node read and discard a
+ * body of any size to keep the socket alive. (Refusals of known routes, e.g. a 413, let Node discard
+ * the rest, bounded by HTTP_REQUEST_TIMEOUT_MS, so that a client still sending reads its answer.)
+ */
+export function closeIfBodyUnread(req: Request, res: Response): void {
+  if (hasBody(req) && !req.readableEnded && !res.headersSent) res.setHeader("Connection", "close");
+}

@@ -3,6 +3,7 @@ import { Router } from "express";
 import type { Role } from "../modules/api-keys/api-keys.service.ts";
 import { config } from "../platform/config.ts";
 import { allow, loopbackOnly, metricsGuard } from "./auth.ts";
+import { formBody, jsonBody, oneClickBody } from "./body.ts";
 import * as apiKeys from "./handlers/api-keys.ts";
 import * as confirm from "./handlers/confirm.ts";
 import * as preferences from "./handlers/preferences.ts";
@@ -29,6 +30,11 @@ export interface RouteOptions {
 
 export function routes(opts: RouteOptions = {}): Router {
   const r = Router();
+  // Request bodies: read only by the routes below that name a parser, after the API key and role
+  // were checked, each with its limit. Every other route (and an unknown path) never reads a body.
+  const json = jsonBody(); // API_BODY_LIMIT
+  const form = formBody(); // public pages: small urlencoded forms
+  const oneClick = oneClickBody();
 
   // Operations
   r.get("/healthz", health.healthz);
@@ -40,65 +46,66 @@ export function routes(opts: RouteOptions = {}): Router {
   r.use("/docs/assets", docs.docsAssets);
 
   // API keys (admin)
-  r.post("/v1/api-keys", allow(), apiKeys.create);
+  r.post("/v1/api-keys", allow(), json, apiKeys.create);
   r.get("/v1/api-keys", allow(), apiKeys.list);
   r.delete("/v1/api-keys/:id", allow(), apiKeys.revoke);
 
   // Topics
-  r.post("/v1/topics", allow(M), topics.create);
+  r.post("/v1/topics", allow(M), json, topics.create);
   r.get("/v1/topics", allow(M, D), topics.list);
   r.get("/v1/topics/:key", allow(M, D), topics.get);
-  r.patch("/v1/topics/:key", allow(M), topics.update);
+  r.patch("/v1/topics/:key", allow(M), json, topics.update);
 
   // Imports (before /v1/customers/:id so that "import" is never taken for an id)
+  // Streamed to storage by the handler (BODY_LIMIT), never parsed in the request.
   r.post("/v1/customers/import", allow(D), imports.create);
   r.get("/v1/imports/:id", allow(D), imports.get);
 
   // Customers and their consent
-  r.post("/v1/customers", allow(D), customers.create);
+  r.post("/v1/customers", allow(D), json, customers.create);
   r.get("/v1/customers", allow(M, D), customers.list);
   r.get("/v1/customers/:id", allow(M, D), customers.get);
-  r.patch("/v1/customers/:id", allow(D), customers.update);
+  r.patch("/v1/customers/:id", allow(D), json, customers.update);
   r.delete("/v1/customers/:id", allow(D), customers.erase);
   r.get("/v1/customers/:id/timeline", allow(M, D), customers.timeline);
   r.get("/v1/customers/:id/consents", allow(M, D), consents.list);
-  r.put("/v1/customers/:id/consents/:topicKey", allow(D), consents.put);
+  r.put("/v1/customers/:id/consents/:topicKey", allow(D), json, consents.put);
   r.get("/v1/customers/:id/consent-events", allow(M, D), consents.ledger);
   r.get("/v1/customers/:id/consent-events/verify", allow(M, D), consents.verify);
 
   // Personas (marketers; membership lists customers, which marketers may read)
-  r.post("/v1/personas", allow(M), personas.create);
+  r.post("/v1/personas", allow(M), json, personas.create);
   r.get("/v1/personas", allow(M), personas.list);
   r.get("/v1/personas/:key", allow(M), personas.get);
-  r.patch("/v1/personas/:key", allow(M), personas.update);
+  r.patch("/v1/personas/:key", allow(M), json, personas.update);
   r.delete("/v1/personas/:key", allow(M), personas.remove);
   r.get("/v1/personas/:key/customers", allow(M), personas.customers);
 
   // Templates (marketers write; developers read and preview)
-  r.post("/v1/templates", allow(M), templates.create);
+  r.post("/v1/templates", allow(M), json, templates.create);
   r.get("/v1/templates", allow(M, D), templates.list);
   r.get("/v1/templates/:key", allow(M, D), templates.get);
-  r.post("/v1/templates/:key/versions", allow(M), templates.createVersion);
+  r.post("/v1/templates/:key/versions", allow(M), json, templates.createVersion);
   r.get("/v1/templates/:key/versions", allow(M, D), templates.listVersions);
   r.get("/v1/templates/:key/versions/:n", allow(M, D), templates.getVersion);
-  r.post("/v1/templates/:key/preview", allow(M, D), templates.preview);
+  r.post("/v1/templates/:key/preview", allow(M, D), json, templates.preview);
 
   // Messages (the send API)
-  r.post("/v1/messages", allow(D), messages.send);
+  r.post("/v1/messages", allow(D), json, messages.send);
   r.get("/v1/messages", allow(M, D), messages.list);
   r.get("/v1/messages/:id", allow(M, D), messages.get);
 
   // Public: one-click unsubscribe (RFC 8058; signed token, no cookies or API key)
   r.get("/u/:token", unsubscribe.show);
-  r.post("/u/:token", unsubscribe.confirm);
+  r.post("/u/:token", oneClick, unsubscribe.confirm);
 
   // Public: double opt-in confirmation (signed, single-use, expiring token)
   r.get("/confirm/:token", confirm.show);
-  r.post("/confirm/:token", confirm.confirm);
+  r.post("/confirm/:token", form, confirm.confirm);
 
   // Public: preference center (signed token)
   r.get("/preferences/:token", preferences.show);
-  r.post("/preferences/:token", preferences.save);
+  r.post("/preferences/:token", form, preferences.save);
 
   // Development outbox (no API key: it only exists on a development machine without real SMTP)
   if (opts.devOutbox ?? (!config.SMTP_URL && !config.isProduction)) {

@@ -4,14 +4,19 @@ import { z } from "zod";
 import { AppError, notFound } from "../platform/errors.ts";
 import { isUuid } from "../platform/ids.ts";
 
-export function toFieldErrors(error: z.ZodError) {
-  return error.issues.map((i) => ({ path: i.path.map(String).join(".") || "", message: i.message }));
+/** One error per path; an unknown key is an error of its own path ("Unknown query parameter 'x'"). */
+export function toFieldErrors(error: z.ZodError, what = "field") {
+  return error.issues.flatMap((i) => {
+    const at = i.path.map(String);
+    if (i.code === "unrecognized_keys") return i.keys.map((k) => ({ path: [...at, k].join("."), message: `Unknown ${what} '${k}'` }));
+    return [{ path: at.join(".") || "", message: i.message }];
+  });
 }
 
 function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z.infer<S> {
   const r = schema.safeParse(value);
   if (!r.success) {
-    const errors = toFieldErrors(r.error);
+    const errors = toFieldErrors(r.error, where === "query" ? "query parameter" : "field");
     throw new AppError("validation", `The request ${where} is invalid: ${errors.map((e) => `${e.path || where}: ${e.message}`).join("; ")}`, { errors });
   }
   return r.data;
@@ -23,7 +28,19 @@ export const body = <S extends z.ZodType>(req: Request, schema: S): z.infer<S> =
   }
   return parse(schema, req.body, "body");
 };
-export const query = <S extends z.ZodType>(req: Request, schema: S): z.infer<S> => parse(schema, req.query, "query");
+// Query schemas are strict, whatever the route: a parameter the route does not know (a typo, or
+// `email[$ne]=x`) is a 400 naming it, never silently ignored (a list that comes back unfiltered is
+// dangerous). Routes that take no query validate against noQuery.
+const strictCache = new WeakMap<z.ZodType, z.ZodType>();
+function strict<S extends z.ZodType>(schema: S): S {
+  if (!(schema instanceof z.ZodObject)) return schema;
+  let s = strictCache.get(schema);
+  if (!s) strictCache.set(schema, (s = schema.strict()));
+  return s as S;
+}
+export const query = <S extends z.ZodType>(req: Request, schema: S): z.infer<S> => parse(strict(schema), req.query, "query");
+/** For routes without query parameters: any is a 400. */
+export const noQuery = z.object({});
 export const params = <S extends z.ZodType>(req: Request, schema: S): z.infer<S> => parse(schema, req.params, "path");
 
 /** Shared list query: ?limit (1..500, default 50) and ?cursor. */

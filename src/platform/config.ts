@@ -44,8 +44,8 @@ const schema = z.object({
   CONFIRM_TOKEN_TTL_HOURS: z.coerce.number().int().min(1).default(72),
   // Bulk imports, JSON or CSV (10,000 JSON rows are ~6 MB); every other JSON body has API_BODY_LIMIT.
   // Larger bodies are refused with 413.
-  BODY_LIMIT: z.string().default("16mb"),
-  API_BODY_LIMIT: z.string().default("4mb"),
+  BODY_LIMIT: z.string().refine((v) => parseSize(v) !== null, "a size such as 16mb").default("16mb"),
+  API_BODY_LIMIT: z.string().refine((v) => parseSize(v) !== null, "a size such as 4mb").default("4mb"),
   // Which proxies may set X-Forwarded-For (Express "trust proxy"): the client IP goes into the
   // consent ledger as evidence, so only trusted hops count. E.g. "loopback", "10.0.0.0/8", "1".
   // A number is a hop count and "true"/"false" a boolean for Express; anything else a list of
@@ -54,6 +54,17 @@ const schema = z.object({
     .string()
     .default("loopback")
     .transform((v): string | number | boolean => (/^\d+$/.test(v) ? Number(v) : v === "true" ? true : v === "false" ? false : v)),
+  // Slow clients (slowloris): all headers within HTTP_HEADERS_TIMEOUT_MS, the whole request (body
+  // included: a 16 MB import on a slow link) within HTTP_REQUEST_TIMEOUT_MS, idle keep-alive sockets
+  // closed after HTTP_KEEP_ALIVE_TIMEOUT_MS; at most HTTP_MAX_CONNECTIONS sockets at once and
+  // HTTP_MAX_REQUESTS_PER_SOCKET requests on one. See src/api/server.ts.
+  HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(120_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).default(5_000),
+  HTTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(2_000),
+  HTTP_MAX_REQUESTS_PER_SOCKET: z.coerce.number().int().min(1).default(1_000),
+  // Import uploads in flight at once per API key (more: 429 with Retry-After).
+  IMPORT_UPLOADS_PER_KEY: z.coerce.number().int().min(1).max(100).default(2),
   // When set, GET /metrics requires "Authorization: Bearer <METRICS_TOKEN>"; unset, loopback only.
   METRICS_TOKEN: z.string().min(16).optional(),
   // Send pipeline (messages): ids per delivery job, jobs in flight per worker process, SMTP retries.
@@ -81,7 +92,14 @@ const schema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
-export type Config = z.infer<typeof schema> & { publicUrl: string; isProduction: boolean };
+export type Config = z.infer<typeof schema> & { publicUrl: string; isProduction: boolean; bodyLimitBytes: number };
+
+const UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
+/** "16mb", "512kb", "1048576": the size notation of body-parser's limits, in bytes. */
+export function parseSize(v: string): number | null {
+  const m = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?$/i.exec(v.trim());
+  return m ? Math.floor(Number(m[1]) * UNITS[(m[2] ?? "b").toLowerCase()]) : null;
+}
 
 export class ConfigError extends Error {}
 
@@ -102,7 +120,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError("RAPPORT_PUBLIC_URL is required when NODE_ENV=production (links in emails point to it).");
   }
   const publicUrl = (c.RAPPORT_PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, "");
-  return { ...c, DATABASE_CREATE: c.DATABASE_CREATE ?? !isProduction, publicUrl, isProduction };
+  return { ...c, DATABASE_CREATE: c.DATABASE_CREATE ?? !isProduction, publicUrl, isProduction, bodyLimitBytes: parseSize(c.BODY_LIMIT)! };
 }
 
 export const config: Config = loadConfig();

@@ -4,6 +4,7 @@ import type { Server } from "node:http";
 import { randomBytes } from "node:crypto";
 import { lateBound } from "./late-bound.ts";
 import { createApp } from "../../src/api/app.ts";
+import { listen, serverLimits, type ServerLimits } from "../../src/api/server.ts";
 import { config } from "../../src/platform/config.ts";
 import { initSecrets } from "../../src/platform/secrets.ts";
 import { closeDb, db, pool } from "../../src/platform/prisma.ts";
@@ -40,10 +41,10 @@ export interface Harness {
 export const rid = (p = "") => `${p}${randomBytes(5).toString("hex")}`;
 export const email = (p = "c") => `${p}-${randomBytes(6).toString("hex")}@Example.COM`;
 
-export async function startHarness(opts: { workers?: boolean } = {}): Promise<Harness> {
+/** `limits`: server limits over the configured ones (e.g. short timeouts for slow-client tests). */
+export async function startHarness(opts: { workers?: boolean; limits?: Partial<ServerLimits> } = {}): Promise<Harness> {
   initSecrets(config.RAPPORT_SECRET!);
-  const server: Server = createApp().listen(config.PORT, "127.0.0.1");
-  await new Promise<void>((r, j) => server.once("listening", r).once("error", j));
+  const server: Server = await listen(createApp(), config.PORT, "127.0.0.1", { ...serverLimits(), ...opts.limits });
   const baseUrl = `http://127.0.0.1:${config.PORT}`;
   let workers: RunningWorkers | null = opts.workers === false ? null : startWorkers();
 
@@ -104,4 +105,4 @@ export async function startHarness(opts: { workers?: boolean } = {}): Promise<Ha
 }
 
 /** This file's harness, started before its tests and closed after them. */
-export const useHarness = (opts: { workers?: boolean } = {}): Harness => lateBound(() => startHarness(opts), (h) => h.close(), "the harness");
+export const useHarness = (opts: Parameters<typeof startHarness>[0] = {}): Harness => lateBound(() => startHarness(opts), (h) => h.close(), "the harness");

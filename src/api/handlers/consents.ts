@@ -5,7 +5,7 @@ import * as consent from "../../modules/consent/consent.service.ts";
 import { verifyLedger } from "../../modules/consent/ledger.service.ts";
 import { topicKey } from "../../modules/topics/topics.schema.ts";
 import { principal } from "../auth.ts";
-import { body, idParam, params } from "../validate.ts";
+import { body, idParam, noQuery, params, query } from "../validate.ts";
 
 export async function put(req: Request, res: Response) {
   const customerId = idParam(req, "Customer");
@@ -14,11 +14,14 @@ export async function put(req: Request, res: Response) {
   res.json(await consent.setConsent({ ...input, customerId, topicKey: key, actor: principal(req).actor }));
 }
 export async function list(req: Request, res: Response) {
+  query(req, noQuery);
   res.json({ data: await consent.listConsents(idParam(req, "Customer")), nextCursor: null });
 }
 export async function ledger(req: Request, res: Response) {
+  query(req, noQuery);
   res.json({ data: await consent.listConsentEvents(idParam(req, "Customer")), nextCursor: null });
 }
 export async function verify(req: Request, res: Response) {
+  query(req, noQuery);
   res.json(await verifyLedger(idParam(req, "Customer")));
 }

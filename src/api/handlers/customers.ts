@@ -3,13 +3,14 @@ import { createCustomerSchema, listCustomersQuery, updateCustomerSchema } from "
 import * as customers from "../../modules/customers/customers.service.ts";
 import { eraseCustomer } from "../../modules/customers/erasure.service.ts";
 import { decodeTimelineCursor, timeline as readTimeline } from "../../modules/customers/timeline.repository.ts";
-import { body, idParam, listQuery, query } from "../validate.ts";
+import { body, idParam, listQuery, noQuery, query } from "../validate.ts";
 
 export async function create(req: Request, res: Response) {
   const c = await customers.createCustomer(body(req, createCustomerSchema));
   res.status(201).location(`/v1/customers/${c.id}`).json(c);
 }
 export async function get(req: Request, res: Response) {
+  query(req, noQuery);
   res.json(await customers.getCustomer(idParam(req, "Customer")));
 }
 export async function update(req: Request, res: Response) {
@@ -25,7 +26,7 @@ export async function erase(req: Request, res: Response) {
 }
 export async function timeline(req: Request, res: Response) {
   const id = idParam(req, "Customer");
-  await customers.requireCustomer(id);
   const q = query(req, listQuery);
+  await customers.requireCustomer(id);
   res.json(await readTimeline(id, q.limit, decodeTimelineCursor(q.cursor)));
 }

@@ -3,7 +3,7 @@ import { listMessagesSchema, sendMessageSchema, idempotencyKeySchema } from "../
 import * as messages from "../../modules/messages/messages.service.ts";
 import { AppError } from "../../platform/errors.ts";
 import { principal } from "../auth.ts";
-import { body, query } from "../validate.ts";
+import { body, noQuery, query } from "../validate.ts";
 
 function idempotencyKey(req: Request): string | undefined {
   const raw = req.get("idempotency-key");
@@ -24,6 +24,7 @@ export async function send(req: Request, res: Response) {
 }
 
 export async function get(req: Request, res: Response) {
+  query(req, noQuery);
   res.json(await messages.getMessage(String(req.params.id)));
 }
 

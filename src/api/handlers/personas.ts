@@ -3,7 +3,7 @@ import { z } from "zod";
 import { listCustomers } from "../../modules/customers/customers.service.ts";
 import { createPersonaSchema, personaKey, updatePersonaSchema } from "../../modules/personas/personas.schema.ts";
 import * as personas from "../../modules/personas/personas.service.ts";
-import { body, listQuery, params, query } from "../validate.ts";
+import { body, listQuery, noQuery, params, query } from "../validate.ts";
 
 const keyParam = z.object({ key: personaKey });
 
@@ -12,6 +12,7 @@ export async function create(req: Request, res: Response) {
   res.status(201).location(`/v1/personas/${p.key}`).json(p);
 }
 export async function get(req: Request, res: Response) {
+  query(req, noQuery);
   res.json(await personas.getPersona(params(req, keyParam).key));
 }
 export async function update(req: Request, res: Response) {
@@ -29,7 +30,7 @@ export async function list(req: Request, res: Response) {
 /** Current members: explicit, plus rule members without an explicit persona. */
 export async function customers(req: Request, res: Response) {
   const { key } = params(req, keyParam);
-  await personas.findPersonaByKey(key);
   const q = query(req, listQuery);
+  await personas.findPersonaByKey(key);
   res.json(await listCustomers({ persona: key, limit: q.limit, cursor: q.cursor }));
 }

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { previewTemplate } from "../../modules/templates/preview.service.ts";
 import { createTemplateSchema, createVersionSchema, previewSchema, templateKey, versionParam } from "../../modules/templates/templates.schema.ts";
 import * as templates from "../../modules/templates/templates.service.ts";
-import { body, listQuery, params, query } from "../validate.ts";
+import { body, listQuery, noQuery, params, query } from "../validate.ts";
 
 const keyParam = z.object({ key: templateKey });
 
@@ -22,6 +22,7 @@ export async function list(req: Request, res: Response) {
 }
 /** The latest version. */
 export async function get(req: Request, res: Response) {
+  query(req, noQuery);
   res.json(await templates.getTemplate(params(req, keyParam).key));
 }
 export async function listVersions(req: Request, res: Response) {
@@ -31,6 +32,7 @@ export async function listVersions(req: Request, res: Response) {
 }
 export async function getVersion(req: Request, res: Response) {
   const { key, n } = params(req, versionParam);
+  query(req, noQuery);
   res.json(await templates.getTemplate(key, n));
 }
 export async function preview(req: Request, res: Response) {

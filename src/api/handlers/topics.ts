@@ -2,7 +2,7 @@ import type { Request, Response } from "express";
 import { z } from "zod";
 import { createTopicSchema, topicKey, updateTopicSchema } from "../../modules/topics/topics.schema.ts";
 import * as topics from "../../modules/topics/topics.service.ts";
-import { body, listQuery, params, query } from "../validate.ts";
+import { body, listQuery, noQuery, params, query } from "../validate.ts";
 
 const keyParam = z.object({ key: topicKey });
 
@@ -10,6 +10,7 @@ export async function create(req: Request, res: Response) {
   res.status(201).json(await topics.createTopic(body(req, createTopicSchema)));
 }
 export async function get(req: Request, res: Response) {
+  query(req, noQuery);
   res.json(await topics.getTopic(params(req, keyParam).key));
 }
 export async function update(req: Request, res: Response) {

@@ -1,8 +1,11 @@
-// Public one-click unsubscribe. POST (RFC 8058: body `List-Unsubscribe=One-Click`, no cookies, no
-// auth) unsubscribes and answers 200 without a redirect; GET only shows a page whose button POSTs,
-// so link scanners that follow URLs never unsubscribe anyone. Invalid tokens: 404 problem.
+// Public one-click unsubscribe. POST (RFC 8058: body `List-Unsubscribe=One-Click`, urlencoded or
+// multipart, no cookies, no auth, from any site) unsubscribes and answers 200 without a redirect;
+// GET only shows a page whose button POSTs (with a CSRF token), so link scanners that follow URLs
+// never unsubscribe anyone. Invalid tokens: 404 (an HTML page for browsers, else problem+json).
 import type { Request, Response } from "express";
 import { inspectUnsubscribe, unsubscribe, type UnsubscribeState } from "../../modules/messages/unsubscribe.service.ts";
+import { AppError } from "../../platform/errors.ts";
+import { checkCsrf, csrfField } from "../csrf.ts";
 import { esc, sendPage } from "../pages.ts";
 
 const done = (res: Response, s: UnsubscribeState) =>
@@ -16,16 +19,27 @@ export async function show(req: Request, res: Response) {
   if (s.done) return done(res, s);
   sendPage(res, 200, "Unsubscribe",
     `<p>Stop receiving <strong>${esc(s.topicName)}</strong>?</p>
-<form method="post" action="/u/${esc(encodeURIComponent(token))}"><input type="hidden" name="confirm" value="page"><button type="submit" id="unsubscribe">Unsubscribe</button></form>`);
+<form method="post" action="/u/${esc(encodeURIComponent(token))}"><input type="hidden" name="confirm" value="page">${csrfField(token)}<button type="submit" id="unsubscribe">Unsubscribe</button></form>`);
+}
+
+// A multipart one-click body (kept as text by oneClickBody): the List-Unsubscribe part says One-Click.
+const MULTIPART_ONE_CLICK = /name="?List-Unsubscribe"?[^]*?\r\n\r\nOne-Click\r\n/;
+
+function isOneClick(req: Request): boolean {
+  if (typeof req.body === "string") return MULTIPART_ONE_CLICK.test(req.body);
+  return (req.body as Record<string, unknown> | undefined)?.["List-Unsubscribe"] === "One-Click";
 }
 
 export async function confirm(req: Request, res: Response) {
-  const form = (req.body && typeof req.body === "object" ? req.body : {}) as Record<string, unknown>;
-  const s = await unsubscribe(String(req.params.token), {
-    // Mail clients send exactly this body (RFC 8058); the page's own form says confirm=page.
-    oneClick: form["List-Unsubscribe"] === "One-Click" || form.confirm !== "page",
-    ip: req.ip,
-    userAgent: req.get("user-agent")?.slice(0, 1000),
-  });
+  const token = String(req.params.token);
+  const oneClick = isOneClick(req);
+  if (!oneClick) {
+    if ((req.body as Record<string, unknown> | undefined)?.confirm !== "page") {
+      throw new AppError("validation", "Send List-Unsubscribe=One-Click (RFC 8058), or use the button of the unsubscribe page");
+    }
+    await inspectUnsubscribe(token); // an invalid link is 404 before anything else
+    checkCsrf(req, token);
+  }
+  const s = await unsubscribe(token, { oneClick, ip: req.ip, userAgent: req.get("user-agent")?.slice(0, 1000) });
   done(res, s);
 }

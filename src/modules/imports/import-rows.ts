@@ -15,7 +15,7 @@ export interface RawRow {
   shapeError?: string;
 }
 
-/** What imports.input holds: JSON text in both formats (a CSV is stored parsed, see createImport). */
+/** What imports.input holds: JSON text in both formats (a CSV is stored parsed, see materialise.ts). */
 export function storedInput(parsed: { format: "json"; rows: unknown[] } | { format: "csv"; csv: ParsedCsv }): string {
   return parsed.format === "json" ? JSON.stringify(parsed.rows) : JSON.stringify({ header: parsed.csv.header, records: parsed.csv.records });
 }
@@ -50,11 +50,11 @@ export function openRows(format: ImportFormat, input: string): RawRow[] {
 }
 
 /**
- * The stored input with every row whose email has this address key (see addressKey) replaced by a
- * tombstone; null when no row names it.
+ * The stored input with every row whose email `erased` names replaced by a tombstone; null when no
+ * row is. `erased` gets each row's email as written (compare by addressKey).
  */
-export function scrubInput(format: ImportFormat, input: string, key: string): string | null {
-  const names = (email: unknown) => typeof email === "string" && addressKey(email) === key;
+export function scrubInput(format: ImportFormat, input: string, erased: (email: string) => boolean): string | null {
+  const names = (email: unknown) => typeof email === "string" && erased(email);
   let scrubbed = 0;
   const scrub = <T>(row: T, email: unknown): T | typeof ERASED_ROW => (names(email) ? (scrubbed++, ERASED_ROW) : row);
   let out: string;

@@ -8,15 +8,54 @@ export interface RowError {
   message: string;
 }
 
-export type ImportStatus = "queued" | "running" | "completed" | "failed";
+export type ImportStatus = "receiving" | "queued" | "running" | "completed" | "failed";
 export type ImportFormat = "csv" | "json";
 
-// Raw pg here too: the input is megabytes of text, which Prisma's query compiler would copy around.
-export async function insertImport(d: { id: string; format: ImportFormat; input: string; total: number; actor: string }): Promise<void> {
+// Raw pg here too: the input is megabytes, which Prisma's query compiler would copy around.
+/** An upload begins: the import exists, unseen (status receiving), while its chunks arrive. */
+export async function insertReceiving(d: { id: string; format: ImportFormat; actor: string }): Promise<void> {
   await pool.query(
-    `INSERT INTO imports (id, status, format, input, total, actor, updated_at) VALUES ($1, 'queued', $2, $3, $4, $5, now())`,
-    [d.id, d.format, d.input, d.total, d.actor],
+    `INSERT INTO imports (id, status, format, actor, updated_at) VALUES ($1, 'receiving', $2, $3, now())`,
+    [d.id, d.format, d.actor],
   );
+}
+
+export async function appendChunk(id: string, seq: number, data: Buffer): Promise<void> {
+  await pool.query("INSERT INTO import_chunks (import_id, seq, data) VALUES ($1, $2, $3)", [id, seq, data]);
+}
+
+/** The upload is complete: the job may take it. `total` is the edge's count; the job's parse sets the final one. */
+export async function markReceived(id: string, total: number): Promise<void> {
+  await pool.query("UPDATE imports SET status = 'queued', total = $2, updated_at = now() WHERE id = $1 AND status = 'receiving'", [id, total]);
+}
+
+/** The raw upload, in order. */
+export async function readChunks(client: pg.PoolClient, id: string): Promise<Buffer[]> {
+  const r = await client.query<{ data: Buffer }>("SELECT data FROM import_chunks WHERE import_id = $1 ORDER BY seq", [id]);
+  return r.rows.map((x) => x.data);
+}
+
+/**
+ * Locks a queued or running import whose input is still raw (chunks only): its format and the
+ * address hashes erased meanwhile. null when it is not raw (already parsed) or finished.
+ */
+export async function lockRaw(client: pg.PoolClient, id: string): Promise<{ format: ImportFormat; erased: string[] } | null> {
+  const r = await client.query(
+    "SELECT format, COALESCE(erased, '{}') AS erased FROM imports WHERE id = $1 AND status IN ('queued', 'running') AND input IS NULL FOR UPDATE",
+    [id],
+  );
+  return r.rows[0] ?? null;
+}
+
+/** The parsed input replaces the raw chunks. */
+export async function storeParsed(client: pg.PoolClient, id: string, input: string, total: number): Promise<void> {
+  await client.query("UPDATE imports SET input = $2, total = $3, erased = '{}' WHERE id = $1", [id, input, total]);
+  await client.query("DELETE FROM import_chunks WHERE import_id = $1", [id]);
+}
+
+/** An erasure while the input is raw: the job leaves that address's rows out when it parses it. */
+export async function addErased(client: pg.PoolClient, id: string, hash: string): Promise<void> {
+  await client.query("UPDATE imports SET erased = array_append(COALESCE(erased, '{}'), $2) WHERE id = $1", [id, hash]);
 }
 
 export interface ImportRecord {
@@ -49,7 +88,8 @@ export async function deleteImport(id: string): Promise<void> {
 
 export interface ClaimedImport {
   format: ImportFormat;
-  input: string;
+  /** null while the upload is still raw (see materialise.ts). */
+  input: string | null;
   /** md5 of the input: tells a page whether scrubPendingImports rewrote it since it was read. */
   digest: string;
   processed: number;
@@ -60,7 +100,7 @@ export interface ClaimedImport {
 export async function claimImport(id: string): Promise<ClaimedImport | null> {
   const r = await pool.query(
     `UPDATE imports SET status = 'running', updated_at = now()
-     WHERE id = $1 AND status IN ('queued', 'running') AND input IS NOT NULL
+     WHERE id = $1 AND status IN ('queued', 'running')
      RETURNING format, input, md5(input) AS digest, processed, actor`,
     [id],
   );
@@ -82,11 +122,15 @@ export async function readInput(id: string): Promise<{ input: string; digest: st
  * One statement; returns the ids it closed.
  */
 export async function failStale(olderThanMs: number, error: RowError, exceptId?: string): Promise<string[]> {
+  // An upload the process died in (status receiving) is closed the same way.
   const r = await pool.query<{ id: string }>(
-    `UPDATE imports SET status = 'failed', input = NULL, finished_at = now(), updated_at = now(), errors = errors || $2::jsonb
-     WHERE status IN ('queued', 'running') AND updated_at < now() - make_interval(secs => $1::double precision / 1000)
-       AND id IS DISTINCT FROM $3::uuid
-     RETURNING id`,
+    `WITH closed AS (
+       UPDATE imports SET status = 'failed', input = NULL, finished_at = now(), updated_at = now(), errors = errors || $2::jsonb
+       WHERE status IN ('receiving', 'queued', 'running') AND updated_at < now() - make_interval(secs => $1::double precision / 1000)
+         AND id IS DISTINCT FROM $3::uuid
+       RETURNING id
+     ), dropped AS (DELETE FROM import_chunks WHERE import_id IN (SELECT id FROM closed))
+     SELECT id FROM closed`,
     [olderThanMs, JSON.stringify([error]), exceptId ?? null],
   );
   return r.rows.map((x) => x.id);
@@ -100,12 +144,15 @@ export async function failStale(olderThanMs: number, error: RowError, exceptId?:
  * folds to the key, e.g. a Kelvin sign, fails email validation and is never written). Any other key
  * reads every pending input.
  */
-export async function lockPendingInputsNaming(client: pg.PoolClient, key: string): Promise<Array<{ id: string; format: ImportFormat; input: string }>> {
+export async function lockPendingInputsNaming(client: pg.PoolClient, key: string): Promise<Array<{ id: string; format: ImportFormat; input: string | null }>> {
   const needle = /^[\x20-\x7e]*$/.test(key) && !/["\\]/.test(key) ? key : null;
+  // Raw inputs (input NULL: uploading, or not yet parsed by the job) are locked too and returned
+  // with input null. A job parsing one holds its lock; this waits for it and then sees (and
+  // re-checks) the parsed input.
   const r = await client.query(
     `SELECT id, format, input FROM imports
-     WHERE status IN ('queued', 'running') AND input IS NOT NULL
-       AND ($1::text IS NULL OR strpos(lower(input COLLATE "C"), $1) > 0)
+     WHERE status IN ('receiving', 'queued', 'running')
+       AND (input IS NULL OR $1::text IS NULL OR strpos(lower(input COLLATE "C"), $1) > 0)
      ORDER BY id FOR UPDATE`,
     [needle],
   );
@@ -117,13 +164,14 @@ export async function replaceInput(client: pg.PoolClient, id: string, input: str
   await client.query("UPDATE imports SET input = $2 WHERE id = $1", [id, input]);
 }
 
-/** Done: the raw input is PII and is dropped as soon as it is no longer needed. */
-export async function finishImport(id: string, status: "completed" | "failed", error?: RowError): Promise<void> {
+/** Done: the input (parsed or raw) is PII and is dropped as soon as it is no longer needed. */
+export async function finishImport(id: string, status: "completed" | "failed", errors: RowError[] = []): Promise<void> {
   await pool.query(
-    `UPDATE imports SET status = $2, input = NULL, finished_at = now(), updated_at = now(),
-       errors = CASE WHEN $3::jsonb IS NULL THEN errors ELSE errors || $3::jsonb END
-     WHERE id = $1 AND status IN ('queued', 'running')`,
-    [id, status, error ? JSON.stringify([error]) : null],
+    `WITH done AS (
+       UPDATE imports SET status = $2, input = NULL, finished_at = now(), updated_at = now(), errors = errors || $3::jsonb
+       WHERE id = $1 AND status IN ('queued', 'running') RETURNING id
+     ) DELETE FROM import_chunks WHERE import_id IN (SELECT id FROM done)`,
+    [id, status, JSON.stringify(errors)],
   );
 }
 

@@ -1,22 +1,18 @@
-// Bulk customer import: accepted at the edge (validated for shape and size, stored, queued), then
-// processed by a job page by page. Each page is one transaction that also advances the progress,
+// Bulk customer import: received at the edge (streamed to storage, checked for shape and size on
+// the way: upload.ts), then processed by a job: parsed once (materialise.ts), then page by page. Each page is one transaction that also advances the progress,
 // so a retried job resumes exactly where the last committed page ended.
 import { addressKey } from "../customers/email.ts";
-import { AppError, notFound } from "../../platform/errors.ts";
-import { newId } from "../../platform/ids.ts";
+import { notFound } from "../../platform/errors.ts";
 import { logger } from "../../platform/logger.ts";
-import { enqueue, QueueNames } from "../../platform/queues.ts";
 import { withTransaction } from "../../platform/sql.ts";
 import { recordConsentChanges, type ConsentChange } from "../consent/consent.repository.ts";
 import { refreshRulePersonas } from "../personas/persona-assignment.ts";
-import { parseCsv } from "./csv.ts";
-import { ImportPlanner, openRows, scrubInput, storedInput, type PagePlan, type RawRow } from "./import-rows.ts";
+import { addressHash } from "../../platform/secrets.ts";
+import { ImportPlanner, openRows, scrubInput, type PagePlan, type RawRow } from "./import-rows.ts";
 import * as repo from "./imports.repository.ts";
-import { MAX_IMPORT_ROWS } from "./imports.schema.ts";
+import { materialise } from "./materialise.ts";
 
 export const PAGE_SIZE = 1000;
-
-export type ImportRequest = { format: "csv"; text: string } | { format: "json"; rows: unknown[] };
 
 export function importView(i: repo.ImportRecord) {
   return {
@@ -32,29 +28,6 @@ export function importView(i: repo.ImportRecord) {
     createdAt: i.createdAt.toISOString(),
     finishedAt: i.finishedAt?.toISOString() ?? null,
   };
-}
-
-/** n is unknown for CSV: parsing stops one record past the limit. */
-const tooMany = (n?: number) =>
-  new AppError("payload_too_large", `An import holds at most ${MAX_IMPORT_ROWS} rows; this one has ${n ?? "more"}. Split it into several imports.`);
-
-export async function createImport(req: ImportRequest, actor: string): Promise<{ id: string; status: repo.ImportStatus }> {
-  // CSV is parsed here, once: malformed files and bad headers are a 400 now, not a failed job later.
-  // It is stored parsed, as JSON, which also keeps a NUL in a cell (PostgreSQL text cannot hold
-  // one) reportable as that row's error.
-  const parsed = req.format === "csv" ? { format: "csv" as const, csv: parseCsv(req.text, MAX_IMPORT_ROWS) } : req;
-  const total = parsed.format === "csv" ? parsed.csv.records.length : parsed.rows.length;
-  if (total > MAX_IMPORT_ROWS) throw tooMany(parsed.format === "csv" ? undefined : total);
-  const input = storedInput(parsed);
-  const id = newId();
-  await repo.insertImport({ id, format: req.format, input, total, actor });
-  try {
-    await enqueue(QueueNames.customerImport, [{ id: `import-${id}`, data: { importId: id } }]);
-  } catch (err) {
-    await repo.deleteImport(id).catch(() => undefined); // nothing would ever process it
-    throw err;
-  }
-  return { id, status: "queued" };
 }
 
 export async function getImport(id: string) {
@@ -167,10 +140,18 @@ export async function processImport(importId: string): Promise<void> {
   await failStaleImportsOpportunistically(importId);
   const job = await repo.claimImport(importId);
   if (!job) return; // finished already (a duplicate delivery) or deleted
+  if (job.input === null) {
+    // Still the raw upload: parse it once; a refused input fails the import with its reasons.
+    const refused = await materialise(importId);
+    if (refused) return void (await repo.finishImport(importId, "failed", refused));
+    const parsed = await repo.readInput(importId);
+    if (!parsed) return;
+    Object.assign(job, parsed);
+  }
   const open = (input: string, digest: string): Loaded => ({ rows: openRows(job.format, input), digest });
   let loaded: Loaded;
   try {
-    loaded = open(job.input, job.digest);
+    loaded = open(job.input!, job.digest);
   } catch (err) {
     // Checked at the edge, so only a damaged stored input gets here; retrying cannot help.
     await failImport(importId, `The input could not be read: ${(err as Error).message}`);
@@ -207,12 +188,16 @@ export async function scrubPendingImports(email: string): Promise<void> {
   const key = addressKey(email);
   await withTransaction(async (client) => {
     for (const i of await repo.lockPendingInputsNaming(client, key)) {
-      const scrubbed = scrubInput(i.format, i.input, key);
-      if (scrubbed !== null) await repo.replaceInput(client, i.id, scrubbed);
+      // Still raw (uploading or not parsed yet): the job leaves the address's rows out when it parses.
+      if (i.input === null) await repo.addErased(client, i.id, addressHash(key));
+      else {
+        const scrubbed = scrubInput(i.format, i.input, (e) => addressKey(e) === key);
+        if (scrubbed !== null) await repo.replaceInput(client, i.id, scrubbed);
+      }
     }
   });
 }
 
 export async function failImport(importId: string, message: string): Promise<void> {
-  await repo.finishImport(importId, "failed", { row: 0, message });
+  await repo.finishImport(importId, "failed", [{ row: 0, message }]);
 }

@@ -1,0 +1,50 @@
+// The HTTP server, with the limits against slow and greedy clients in one place: `npm start` and the
+// test harness both listen through here. A slowloris client (headers one byte at a time) is cut off
+// after headersTimeout; a body trickled in forever after requestTimeout.
+import { createServer, type Server } from "node:http";
+import type { Express } from "express";
+import { config } from "../platform/config.ts";
+
+export interface ServerLimits {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxConnections: number;
+  maxRequestsPerSocket: number;
+}
+
+export const serverLimits = (): ServerLimits => ({
+  headersTimeoutMs: config.HTTP_HEADERS_TIMEOUT_MS,
+  requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
+  keepAliveTimeoutMs: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+  maxConnections: config.HTTP_MAX_CONNECTIONS,
+  maxRequestsPerSocket: config.HTTP_MAX_REQUESTS_PER_SOCKET,
+});
+
+export function createHttpServer(app: Express, limits: ServerLimits = serverLimits()): Server {
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      // Node needs requestTimeout >= headersTimeout (0 would disable it).
+      requestTimeout: Math.max(limits.requestTimeoutMs, limits.headersTimeoutMs),
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      // Both timeouts are enforced by a periodic check (30 s by default, longer than a short
+      // headersTimeout): check often enough that a connection never outlives its limit by much.
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
+    },
+    app,
+  );
+  server.maxConnections = limits.maxConnections;
+  server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
+  // An idle socket that never sends a first request is dropped too (headersTimeout only starts
+  // with the first byte of a request on some Node versions).
+  server.setTimeout(Math.max(limits.requestTimeoutMs, limits.headersTimeoutMs));
+  return server;
+}
+
+/** Listens and resolves once bound (rejects on EADDRINUSE and the like). */
+export async function listen(app: Express, port: number, host: string, limits?: ServerLimits): Promise<Server> {
+  const server = createHttpServer(app, limits);
+  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(port, host, () => resolve()));
+  return server;
+}
