@@ -10,6 +10,7 @@ import { listMessagesSchema, sendMessageSchema } from "../modules/messages/messa
 import { createPersonaSchema, updatePersonaSchema } from "../modules/personas/personas.schema.ts";
 import { createTemplateSchema, createVersionSchema, previewSchema } from "../modules/templates/templates.schema.ts";
 import { createTopicSchema, updateTopicSchema } from "../modules/topics/topics.schema.ts";
+import { createWebhookSchema, updateWebhookSchema } from "../modules/webhooks/webhooks.schema.ts";
 import { listQuery } from "./validate.ts";
 
 /** Request body schema per "METHOD path" (paths as in routes.ts). */
@@ -27,6 +28,8 @@ export const bodies: Record<string, z.ZodType> = {
   "POST /v1/templates/:key/versions": createVersionSchema,
   "POST /v1/templates/:key/preview": previewSchema,
   "POST /v1/messages": sendMessageSchema,
+  "POST /v1/webhooks": createWebhookSchema,
+  "PATCH /v1/webhooks/:id": updateWebhookSchema,
 };
 
 const queries: Record<string, z.ZodObject> = {

@@ -18,7 +18,9 @@ import * as messages from "./handlers/messages.ts";
 import * as personas from "./handlers/personas.ts";
 import * as templates from "./handlers/templates.ts";
 import * as topics from "./handlers/topics.ts";
+import * as tracking from "./handlers/tracking.ts";
 import * as unsubscribe from "./handlers/unsubscribe.ts";
+import * as webhooks from "./handlers/webhooks.ts";
 
 const M = "marketer" as const;
 const D = "developer" as const;
@@ -94,6 +96,21 @@ export function routes(opts: RouteOptions = {}): Router {
   r.post("/v1/messages", allow(D), json, messages.send);
   r.get("/v1/messages", allow(M, D), messages.list);
   r.get("/v1/messages/:id", allow(M, D), messages.get);
+
+  // Outbound webhooks (admin)
+  r.post("/v1/webhooks", allow(), webhooks.create);
+  r.get("/v1/webhooks", allow(), webhooks.list);
+  r.get("/v1/webhooks/:id", allow(), webhooks.get);
+  r.patch("/v1/webhooks/:id", allow(), webhooks.update);
+  r.delete("/v1/webhooks/:id", allow(), webhooks.remove);
+  r.post("/v1/webhooks/:id/rotate-secret", allow(), webhooks.rotate);
+  r.post("/v1/webhooks/:id/test", allow(), webhooks.test);
+  r.get("/v1/webhooks/:id/deliveries", allow(), webhooks.deliveries);
+  r.post("/v1/webhooks/:id/deliveries/:deliveryId/replay", allow(), webhooks.replay);
+
+  // Public: open pixel and click redirect (signed tokens; GET routes also answer HEAD)
+  r.get("/t/o/:token", tracking.open);
+  r.get("/t/c/:token", tracking.click);
 
   // Public: one-click unsubscribe (RFC 8058; signed token, no cookies or API key)
   r.get("/u/:token", unsubscribe.show);

@@ -89,6 +89,18 @@ const schema = z.object({
   TEMPLATE_PREPARE_THREADS: z.coerce.number().int().min(1).max(16).default(Math.max(1, Math.min(2, availableParallelism() - 1))),
   // How long a consent withdrawal (or another stop) waits for messages already handed to SMTP; then 503.
   HANDOFF_STOP_WAIT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  // Outbound webhooks. Private, loopback and link-local targets are refused (SSRF) unless allowed.
+  WEBHOOK_ALLOW_PRIVATE: bool.default(false),
+  // Standard Webhooks retry schedule: the delay before each attempt (the first is immediate), in ms.
+  WEBHOOK_RETRY_SCHEDULE_MS: z
+    .string()
+    .regex(/^\d+(,\d+)*$/, "a comma-separated list of milliseconds")
+    .default("0,5000,300000,1800000,7200000,18000000,36000000,36000000")
+    .transform((v) => v.split(",").map(Number)),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  // An endpoint failing without a single success for this long is disabled (default 5 days).
+  WEBHOOK_DISABLE_AFTER_MS: z.coerce.number().int().min(1000).default(5 * 24 * 3600 * 1000),
+  WEBHOOK_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 

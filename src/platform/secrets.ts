@@ -35,7 +35,7 @@ export function safeEqual(a: string, b: string): boolean {
 // ---- Signed tokens for public links: base64url(JSON).base64url(HMAC) ----
 
 export interface TokenClaims {
-  /** purpose: "u" unsubscribe, "p" preferences, "c" confirm, "o" open, "k" click */
+  /** purpose: "u" unsubscribe, "p" preferences, "c" confirm */
   p: string;
   [claim: string]: string | number | undefined;
 }
@@ -65,6 +65,14 @@ export function verifyToken<T extends TokenClaims>(token: string, purpose: strin
     return null;
   }
 }
+
+/**
+ * A short MAC over binary data (compact tokens, e.g. tracking links): HMAC-SHA256 with the token key,
+ * truncated to `bytes`. Compare with safeEqualBytes.
+ */
+export const shortMac = (data: Buffer, bytes = 12) => createHmac("sha256", k().token).update(data).digest().subarray(0, bytes);
+
+export const safeEqualBytes = (a: Buffer, b: Buffer) => a.length === b.length && timingSafeEqual(a, b);
 
 // ---- Authenticated encryption (AES-256-GCM) ----
 

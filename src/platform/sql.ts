@@ -2,20 +2,38 @@
 import type pg from "pg";
 import { pool } from "./prisma.ts";
 
-/** Runs fn in one transaction on one pooled connection. */
+const afterCommit = new WeakMap<pg.PoolClient, Array<() => Promise<void>>>();
+
+/**
+ * Runs `fn` once the transaction on `client` has committed (never on rollback): work that must not
+ * happen for data that was not written, e.g. enqueueing jobs for rows inserted in it. `fn` should not
+ * throw (the commit already happened); its errors are swallowed.
+ */
+export function onCommit(client: pg.PoolClient, fn: () => Promise<void>): void {
+  const list = afterCommit.get(client);
+  if (list) list.push(fn);
+  else afterCommit.set(client, [fn]);
+}
+
+/** Runs fn in one transaction on one pooled connection; then its onCommit hooks, connection released. */
 export async function withTransaction<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
   const c = await pool.connect();
+  let out: T;
+  let hooks: Array<() => Promise<void>> = [];
   try {
     await c.query("BEGIN");
-    const out = await fn(c);
+    out = await fn(c);
     await c.query("COMMIT");
-    return out;
+    hooks = afterCommit.get(c) ?? [];
   } catch (err) {
     await c.query("ROLLBACK").catch(() => undefined);
     throw err;
   } finally {
+    afterCommit.delete(c);
     c.release();
   }
+  for (const h of hooks) await h().catch(() => undefined);
+  return out;
 }
 
 /**

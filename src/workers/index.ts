@@ -9,6 +9,8 @@ import { setWorkersStopping } from "../platform/worker-state.ts";
 import { processConsentConfirmation } from "./consent-confirmation.worker.ts";
 import { processCustomerImport } from "./customer-import.worker.ts";
 import { processMessageDelivery, startMessageDelivery, stopMessageDelivery } from "./message-delivery.worker.ts";
+import { startEngagementWriter } from "../modules/engagement/writer.ts";
+import { processWebhookDelivery, startWebhookDelivery, stopWebhookDelivery } from "./webhook-delivery.worker.ts";
 
 interface WorkerSpec {
   queue: QueueName;
@@ -29,6 +31,8 @@ const specs: WorkerSpec[] = [
     queue: QueueNames.messageDelivery, processor: processMessageDelivery, concurrency: config.SEND_CONCURRENCY,
     onStart: startMessageDelivery, onClose: stopMessageDelivery,
   },
+  // Each job carries a batch of webhook delivery ids; each batch sends up to 16 requests at once.
+  { queue: QueueNames.webhookDelivery, processor: processWebhookDelivery, concurrency: 4, onStart: startWebhookDelivery, onClose: stopWebhookDelivery },
 ];
 
 export interface RunningWorkers {
@@ -47,6 +51,8 @@ export function startWorkers(): RunningWorkers {
     w.on("error", (err) => logger.error({ queue: s.queue, err: scrubAddresses(err.message) }, "worker error"));
     return w;
   });
+  // Not a BullMQ queue: the engagement writer reads the tracking endpoints' Redis stream in batches.
+  const writer = startEngagementWriter();
   return {
     async close() {
       // Stop taking jobs and let in-flight ones finish (BullMQ waits for active jobs on close); jobs
@@ -54,7 +60,7 @@ export function startWorkers(): RunningWorkers {
       const closing = workers.map((w) => w.close());
       setWorkersStopping(true);
       await Promise.all(specs.flatMap((s) => (s.onClose ? [s.onClose()] : [])));
-      await Promise.all(closing);
+      await Promise.all([...closing, writer.stop()]);
       await connection.quit().catch(() => undefined);
     },
   };

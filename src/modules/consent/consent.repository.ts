@@ -2,7 +2,8 @@
 // imports): current state is upserted and the ledger rows appended, chained, in the same transaction.
 import type pg from "pg";
 import { encrypt } from "../../platform/secrets.ts";
-import { values } from "../../platform/sql.ts";
+import { onCommit, values } from "../../platform/sql.ts";
+import { enqueueDeliveries, recordEvents, type DomainEvent } from "../webhooks/emit.ts";
 import { chainRows } from "./ledger-chain.ts";
 
 export type ConsentStatus = "pending" | "opted_in" | "opted_out";
@@ -82,6 +83,26 @@ export async function recordConsentChanges(client: pg.PoolClient, changes: Conse
       col("proofEnc"), col("ipEnc"), col("userAgentEnc"), col("actor"), createdAt, rows.map((r) => hex(r.hash)), rows.map((r) => hex(r.prevHash)),
     ],
   );
+  await emitConsentEvents(client, changes);
+}
+
+/**
+ * consent.changed for every change and customer.unsubscribed for every opt-out, written in the same
+ * transaction (one insert for the whole batch) and enqueued once it commits.
+ */
+async function emitConsentEvents(client: pg.PoolClient, changes: ConsentChange[]): Promise<void> {
+  const topics = await client.query<{ id: string; key: string }>("SELECT id, key FROM topics WHERE id = ANY($1::uuid[])", [
+    [...new Set(changes.map((c) => c.topicId))],
+  ]);
+  const keyOf = new Map(topics.rows.map((t) => [t.id, t.key]));
+  const events: DomainEvent[] = [];
+  for (const c of changes) {
+    const ids = { customerId: c.customerId, topic: keyOf.get(c.topicId) ?? null, topicId: c.topicId, channel: c.channel };
+    events.push({ type: "consent.changed", data: { ...ids, status: c.status, action: c.action, source: c.source } });
+    if (c.status === "opted_out") events.push({ type: "customer.unsubscribed", data: { ...ids, source: c.source } });
+  }
+  const deliveries = await recordEvents(client, events);
+  if (deliveries.length) onCommit(client, () => enqueueDeliveries(deliveries));
 }
 
 export interface CurrentConsent {

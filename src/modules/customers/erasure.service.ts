@@ -4,6 +4,7 @@
 import { notFound } from "../../platform/errors.ts";
 import { stopHandoffs } from "../../platform/handoff-gate.ts";
 import { db } from "../../platform/prisma.ts";
+import { forgetCustomerLinks } from "../engagement/links.ts";
 import { scrubPendingImports } from "../imports/imports.service.ts";
 
 export async function eraseCustomer(id: string): Promise<void> {
@@ -39,6 +40,9 @@ export async function eraseCustomer(id: string): Promise<void> {
     await tx.message.updateMany({ where: { customerId: id }, data: { data: {}, links: [], lastError: null, idempotencyKey: null, requestHash: null } });
     await tx.message.updateMany({ where: { customerId: id, status: "queued" }, data: { status: "suppressed", reason: "erased" } });
     await tx.messageEvent.updateMany({ where: { customerId: id }, data: { detail: null, url: null } });
+    // Opens and clicks keep their verdicts for the counts; IP and user agent go (already unreadable
+    // without the data key).
+    await tx.engagementEvent.updateMany({ where: { customerId: id }, data: { ipEnc: null, userAgentEnc: null } });
     if (c.email) {
       // Development outbox copies of their mail.
       await tx.$executeRaw`DELETE FROM dev_outbox WHERE strpos(lower(raw), ${c.email.toLowerCase()}) > 0 OR ${c.email.toLowerCase()} = ANY (SELECT lower(x) FROM unnest(envelope_to) x)`;
@@ -46,4 +50,5 @@ export async function eraseCustomer(id: string): Promise<void> {
     return c.email;
   });
   if (email) await scrubPendingImports(email);
+  await forgetCustomerLinks(id);
 }

@@ -13,6 +13,9 @@ export interface TimelineEntry {
   campaignId: string | null;
   url: string | null;
   source: string | null;
+  /** Opens and clicks: whether a machine made it (source then names the rule). */
+  machine?: boolean;
+  engagement?: { opened: number; clicked: number; machineOpened: number; machineClicked: number };
 }
 
 /** Cursor: "<iso time>|<kind>|<row id>" of the last entry returned. */
@@ -20,16 +23,22 @@ export async function timeline(customerId: string, limit: number, cursor?: { at:
   const rows = await pool.query(
     `SELECT * FROM (
        SELECT 'message' AS kind, m.status AS type, m.created_at AS at, m.id::text AS row_id, m.id AS message_id,
-              t.key AS topic, tp.key AS template, m.campaign_id, NULL::text AS url, NULL::text AS source
-         FROM messages m JOIN topics t ON t.id = m.topic_id
+              t.key AS topic, tp.key AS template, m.campaign_id, NULL::text AS url, NULL::text AS source, NULL::boolean AS machine,
+              me.opens, me.clicks, me.machine_opens, me.machine_clicks
+         FROM messages m JOIN topics t ON t.id = m.topic_id LEFT JOIN message_engagement me ON me.message_id = m.id
          JOIN template_versions tv ON tv.id = m.template_version_id JOIN templates tp ON tp.id = tv.template_id
         WHERE m.customer_id = $1
        UNION ALL
-       SELECT 'engagement', e.type, e.created_at, e.id::text, e.message_id, t.key, NULL, m.campaign_id, e.url, NULL
+       SELECT 'engagement', e.type, e.created_at, e.id::text, e.message_id, t.key, NULL, m.campaign_id, e.url, NULL, NULL, NULL::int, NULL::int, NULL::int, NULL::int
          FROM message_events e JOIN messages m ON m.id = e.message_id JOIN topics t ON t.id = m.topic_id
         WHERE e.customer_id = $1
        UNION ALL
-       SELECT 'consent', ce.action, ce.created_at, ce.id::text, NULL, t.key, NULL, NULL, NULL, ce.source
+       SELECT 'engagement', CASE WHEN g.type = 'open' THEN 'opened' ELSE 'clicked' END, g.at, 'g' || g.id::text, g.message_id, t.key, NULL,
+              m.campaign_id, CASE WHEN g.link_index >= 0 THEN m.links[g.link_index + 1] END, g.rule, g.machine, NULL, NULL, NULL, NULL
+         FROM engagement_events g JOIN messages m ON m.id = g.message_id JOIN topics t ON t.id = m.topic_id
+        WHERE g.customer_id = $1
+       UNION ALL
+       SELECT 'consent', ce.action, ce.created_at, ce.id::text, NULL, t.key, NULL, NULL, NULL, ce.source, NULL, NULL, NULL, NULL, NULL
          FROM consent_events ce JOIN topics t ON t.id = ce.topic_id
         WHERE ce.customer_id = $1
      ) x
@@ -43,6 +52,12 @@ export async function timeline(customerId: string, limit: number, cursor?: { at:
   const data: TimelineEntry[] = page.map((r) => ({
     kind: r.kind, type: r.type, at: new Date(r.at).toISOString(), messageId: r.message_id, topic: r.topic,
     template: r.template, campaignId: r.campaign_id, url: r.url, source: r.source,
+    ...(r.machine === null ? {} : { machine: r.machine }),
+    // Message entries: their engagement so far (a human click implies a human open).
+    ...(r.kind === "message" ? { engagement: {
+      opened: (r.opens ?? 0) > 0 ? r.opens : (r.clicks ?? 0) > 0 ? 1 : 0, clicked: r.clicks ?? 0,
+      machineOpened: r.machine_opens ?? 0, machineClicked: r.machine_clicks ?? 0,
+    } } : {}),
   }));
   const last = page[page.length - 1];
   const nextCursor = more && last

@@ -6,6 +6,7 @@ import { prepareTemplates } from "../../templates/compiled.ts";
 import { renderMessage } from "../../templates/render.ts";
 import type { RenderTemplateVersion } from "../../templates/render.types.ts";
 import { checkEligibility } from "../consent/eligibility.ts";
+import { trackingForBatch } from "../engagement/tracking.service.ts";
 import { enforceCapAtSend } from "../messages/frequency-cap.ts";
 import { personasForCustomers } from "../personas/persona-assignment.ts";
 import { preferencesUrl, unsubscribeUrl } from "../public-links/public-links.service.ts";
@@ -78,6 +79,7 @@ export async function prepareBatch(claimed: ClaimedMessage[]): Promise<Prepared>
   const personas = await personasForCustomers(live.map((m) => m.customerId));
   const wantsTouchpoints = live.filter((m) => usesTouchpoints(templates.get(m.templateVersionId)));
   const touchpoints = wantsTouchpoints.length > 0 ? await touchpointsFor(wantsTouchpoints.map((m) => m.customerId)) : new Map();
+  const tracking = await trackingForBatch(live.map((m) => m.topic.id));
 
   const out: Prepared = { ready: [], early: [], capped: new Set() };
   for (const m of claimed) {
@@ -105,7 +107,7 @@ export async function prepareBatch(claimed: ClaimedMessage[]): Promise<Prepared>
       });
       const raw = composeMime({
         messageId: m.id, to: { email: m.customer.email!, name: m.customer.name }, subject: r.subject,
-        html: r.html, text: r.text, topic: m.topic, unsubscribeUrl: unsub,
+        html: tracking.html(m.id, m.topic.id, r.html), text: r.text, topic: m.topic, unsubscribeUrl: unsub,
       });
       out.ready.push({ m, raw, persona: persona?.key ?? null, variant: r.variant });
     } catch (err) {
@@ -118,5 +120,6 @@ export async function prepareBatch(claimed: ClaimedMessage[]): Promise<Prepared>
   const marketing = out.ready.filter((x) => x.m.topic.kind === "marketing").map((x) => x.m);
   out.capped = await enforceCapAtSend(marketing, claimed.map((m) => m.id));
   out.ready = out.ready.filter((x) => !out.capped.has(x.m.id));
+  await tracking.save(out.ready.map((x) => x.m.id));
   return out;
 }

@@ -9,6 +9,7 @@ import { addressHash, sha256 } from "../../platform/secrets.ts";
 import { checkUnhashed, decide } from "../consent/eligibility.ts";
 import { addressKey } from "../customers/email.ts";
 import { scheduleDelivery } from "../delivery/dispatch.ts";
+import { engagementEventsOf, messageEngagement } from "../engagement/engagement.repository.ts";
 import { capEnabled, marketingCounts } from "./frequency-cap.ts";
 import * as repo from "./messages.repository.ts";
 import type { ListMessages, SendMessage } from "./messages.schema.ts";
@@ -128,16 +129,24 @@ function replay(prior: repo.MessageRow, requestHash: string): Accepted {
 export async function getMessage(id: string) {
   const m = isUuid(id) ? await repo.findMessage(id) : null;
   if (!m) throw notFound("Message", id.slice(0, 100));
-  const events = await repo.messageEvents(id);
-  return {
-    ...messageView(m),
-    events: events.map((e) => ({
+  const [events, engagement, hits] = await Promise.all([repo.messageEvents(id), messageEngagement(id), engagementEventsOf(id)]);
+  const list = [
+    ...events.map((e) => ({
       type: e.type,
       createdAt: e.created_at.toISOString(),
       ...(e.url ? { url: e.url } : {}),
       ...(e.detail ? { detail: e.detail } : {}),
     })),
-  };
+    // Every raw open and click with its verdict (IP and user agent stay encrypted, never shown here).
+    ...hits.map((e) => ({
+      type: e.type === "open" ? "opened" : "clicked",
+      createdAt: e.at.toISOString(),
+      ...(e.url ? { url: e.url } : {}),
+      machine: e.machine,
+      rule: e.rule,
+    })),
+  ].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  return { ...messageView(m), engagement, events: list };
 }
 
 export async function listMessages(q: ListMessages) {

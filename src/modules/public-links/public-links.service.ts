@@ -1,5 +1,6 @@
 // Signed, unguessable links for the public endpoints (no API key): unsubscribe, preference center,
-// double opt-in confirmation, open pixel and click redirect. Tokens carry ids only, never PII.
+// double opt-in confirmation. Tokens carry ids only, never PII. (Open and click tokens are compact
+// binary ones: src/modules/engagement/tokens.ts.)
 import { randomBytes } from "node:crypto";
 import { config } from "../../platform/config.ts";
 import { signToken, verifyToken, type TokenClaims } from "../../platform/secrets.ts";
@@ -9,8 +10,6 @@ export interface UnsubscribeClaims extends TokenClaims { p: "u"; c: string; t: s
 export interface PreferencesClaims extends TokenClaims { p: "p"; c: string; a: string }
 /** `s`: when the consent became pending; a link confirms only the request it was sent for. */
 export interface ConfirmClaims extends TokenClaims { p: "c"; c: string; t: string; s: number; j: string; exp: number }
-export interface OpenClaims extends TokenClaims { p: "o"; m: string }
-export interface ClickClaims extends TokenClaims { p: "k"; m: string; i: number }
 
 const url = (path: string, token: string) => `${config.publicUrl}${path}/${token}`;
 
@@ -31,12 +30,7 @@ export function confirmUrl(customerId: string, topicId: string, pendingSince: Da
   return url("/confirm", signToken({ p: "c", c: customerId, t: topicId, s: pendingSince.getTime(), j: randomBytes(12).toString("base64url"), exp }));
 }
 
-export const openUrl = (messageId: string) => url("/t/o", signToken({ p: "o", m: messageId }));
-/** `i` indexes messages.links: the redirector only ever sends people to URLs the message contained. */
-export const clickUrl = (messageId: string, index: number) => url("/t/c", signToken({ p: "k", m: messageId, i: index }));
 
 export const readUnsubscribe = (t: string) => verifyToken<UnsubscribeClaims>(t, "u");
 export const readPreferences = (t: string) => verifyToken<PreferencesClaims>(t, "p");
 export const readConfirm = (t: string) => verifyToken<ConfirmClaims>(t, "c");
-export const readOpen = (t: string) => verifyToken<OpenClaims>(t, "o");
-export const readClick = (t: string) => verifyToken<ClickClaims>(t, "k");

@@ -9,6 +9,8 @@ export const createTopicSchema = z.strictObject({
   description: z.string().max(2000).optional(),
   kind: z.enum(["marketing", "transactional"]),
   doubleOptIn: z.boolean().optional(),
+  // Open and click tracking; unset: on for marketing, off for transactional.
+  tracking: z.strictObject({ opens: z.boolean().optional(), clicks: z.boolean().optional() }).optional(),
 });
 export type CreateTopic = z.infer<typeof createTopicSchema>;
 

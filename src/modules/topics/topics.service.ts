@@ -4,6 +4,18 @@ import { decodeCursor, toPage } from "../../platform/pagination.ts";
 import { db } from "../../platform/prisma.ts";
 import type { CreateTopic, UpdateTopic } from "./topics.schema.ts";
 
+/** Effective tracking: the topic's own setting, else on for marketing and off for transactional. */
+export const trackingOf = (t: Pick<Topic, "kind" | "trackOpens" | "trackClicks">) => ({
+  opens: t.trackOpens ?? t.kind === "marketing",
+  clicks: t.trackClicks ?? t.kind === "marketing",
+});
+
+/** Only the parts given change; the others keep their stored value (null: the kind's default). */
+const trackingColumns = (tracking: CreateTopic["tracking"]) => ({
+  ...(tracking?.opens !== undefined ? { trackOpens: tracking.opens } : {}),
+  ...(tracking?.clicks !== undefined ? { trackClicks: tracking.clicks } : {}),
+});
+
 export const topicView = (t: Topic) => ({
   id: t.id,
   key: t.key,
@@ -11,13 +23,15 @@ export const topicView = (t: Topic) => ({
   description: t.description,
   kind: t.kind,
   doubleOptIn: t.doubleOptIn,
+  tracking: trackingOf(t),
   createdAt: t.createdAt.toISOString(),
   updatedAt: t.updatedAt.toISOString(),
 });
 
 export async function createTopic(input: CreateTopic) {
   try {
-    const t = await db.topic.create({ data: { ...input, doubleOptIn: input.doubleOptIn ?? false } });
+    const { tracking, ...rest } = input;
+    const t = await db.topic.create({ data: { ...rest, ...trackingColumns(tracking), doubleOptIn: input.doubleOptIn ?? false } });
     return topicView(t);
   } catch (err) {
     if (isUniqueViolation(err)) throw conflict(`A topic with key '${input.key}' already exists`);
@@ -37,7 +51,8 @@ export async function getTopic(key: string) {
 
 export async function updateTopic(key: string, input: UpdateTopic) {
   await findTopicByKey(key);
-  return topicView(await db.topic.update({ where: { key }, data: input }));
+  const { tracking, ...rest } = input;
+  return topicView(await db.topic.update({ where: { key }, data: { ...rest, ...trackingColumns(tracking) } }));
 }
 
 export async function listTopics(limit: number, cursor?: string) {
