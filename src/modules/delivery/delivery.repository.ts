@@ -43,6 +43,8 @@ export async function claimMessages(ids: string[]): Promise<ClaimedMessage[]> {
        UPDATE messages m SET status = 'sending', claimed_at = now(), updated_at = now()
         WHERE m.id = ANY($1::uuid[]) AND m.status = 'queued'
           AND (m.send_at IS NULL OR m.send_at <= now() + interval '2 seconds')
+          -- A paused, canceled or finished campaign's messages stay queued (resume re-enqueues them).
+          AND (m.campaign_id IS NULL OR EXISTS (SELECT 1 FROM campaigns k WHERE k.id = m.campaign_id AND k.status = 'running'))
        RETURNING m.id, m.customer_id, m.topic_id, m.template_version_id, m.campaign_id, m.data, m.attempts, m.claimed_at::text AS claim)
      SELECT c.*, cu.email, cu.email_hash, cu.name, cu.locale, cu.timezone, cu.attributes,
             t.key AS topic_key, t.name AS topic_name, t.kind AS topic_kind
