@@ -201,4 +201,30 @@ describe("campaign delivery", () => {
     expect(sink.to(leave.email)).toHaveLength(0);
     expect(done.counts).toMatchObject({ targeted: 2, sent: 1, suppressedByReason: { unsubscribed: 1 } });
   });
+
+  it("when a campaign is throttled to 60 per minute, then its sends are spaced by its own bucket while a transactional message sent meanwhile arrives within 2 s", async () => {
+    const w = await campaignWorld(h, 1);
+    const people = [];
+    for (let i = 0; i < 6; i++) people.push(await customerIn(h, { persona: w.personas[0], consent: w.topic.key }));
+    const tx = await createTopic(h, "transactional");
+    const tpl = await createTemplate(h);
+    const buyer = await customerIn(h, {});
+    const camp = await createCampaign(h, { topic: w.topic.key, template: w.template, audience: { personas: w.personas }, rateLimitPerMinute: 60 });
+    await h.api("POST", `/v1/campaigns/${camp.id}/schedule`);
+    const got = () => people.filter((p) => sink.to(p.email).length > 0).length;
+    while (got() === 0) await sleep(20);
+    // While the campaign drains, a transactional message goes through the api lane.
+    const sentAt = Date.now();
+    const r = await h.api("POST", "/v1/messages", { to: { customerId: buyer.id }, template: tpl.key, topic: tx.key });
+    expect(r.status, r.text).toBe(202);
+    const [receipt] = await sink.waitFor(buyer.email, 1, 10_000);
+    expect(receipt.at - sentAt).toBeLessThan(2000);
+    expect(got()).toBeLessThan(6); // the campaign was still draining when the receipt arrived
+
+    await waitCampaign(h, camp.id, (c) => c.status === "completed", 30_000);
+    const times = people.map((p) => sink.to(p.email)[0].at).sort((a, b) => a - b);
+    // One per second (timers and the GCRA burst blur each gap a little): six span about 5 s.
+    expect(times[5] - times[0]).toBeGreaterThan(3500);
+    for (let i = 1; i < 6; i++) expect(times[i] - times[i - 1]).toBeGreaterThan(500);
+  });
 });

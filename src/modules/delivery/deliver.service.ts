@@ -11,6 +11,7 @@ import { handOff, maxClaimAgeMs, settleWithout, track, type BatchReport, type Ha
 import { recordOutcomes } from "./outcome-writer.ts";
 import { prepareBatch } from "./prepare.ts";
 import { reserveSends } from "../../platform/smtp-rate-limit.ts";
+import { combine, reserveCampaignSlots } from "./campaign-slots.ts";
 
 export type { BatchReport } from "./handoff.ts";
 
@@ -42,16 +43,22 @@ export async function deliverBatch(ids: string[], hooks: BatchHooks = {}): Promi
     // Only slots the claim can still use: the hand-off stops using a claim at maxClaimAgeMs (from the
     // claim, not from now), less a margin for timers and the pool.
     const margin = Math.min(1000, maxClaimAgeMs() / 10);
-    const slots = await reserveSends(p.ready.length, Math.max(0, maxClaimAgeMs() - (Date.now() - claimed[0].claimedAtMs) - margin));
+    const maxWait = () => Math.max(0, maxClaimAgeMs() - (Date.now() - claimed[0].claimedAtMs) - margin);
+    // Campaigns with their own rate limit take a slot in their bucket first (campaign-slots.ts).
+    const c = await reserveCampaignSlots(p.ready, maxWait());
+    const transport = await reserveSends(c.ready.length, maxWait());
+    const slots = combine(transport, c.notBefore);
     // The rest goes back to `queued` now, due when the rate limit will have room for it.
-    const deferred = p.ready.slice(slots.granted).map((x) => x.m);
-    if (deferred.length > 0) {
-      for (const m of deferred) s.handled.add(m.id);
-      report.released += deferred.length;
-      track(s, releaseClaims(deferred, slots.retryIn).then(() => hooks.settled?.(deferred.map((m) => m.id))));
-    }
+    const defer = (ms: ClaimedMessage[], retryIn: number) => {
+      if (ms.length === 0) return;
+      for (const m of ms) s.handled.add(m.id);
+      report.released += ms.length;
+      track(s, releaseClaims(ms, retryIn).then(() => hooks.settled?.(ms.map((m) => m.id))));
+    };
+    for (const d of c.deferred) defer(d.items.map((x) => x.m), d.retryIn);
+    defer(c.ready.slice(slots.granted).map((x) => x.m), slots.retryIn);
     hooks.prepared?.();
-    await handOff(p.ready, slots, s);
+    await handOff(c.ready, slots, s);
     await Promise.all(s.pending);
     if (s.failure) throw s.failure;
     return report;

@@ -15,6 +15,8 @@ export interface ClaimedMessage {
   templateVersionId: string;
   /** The campaign it belongs to, if any: a stop of that campaign fences its hand-off too. */
   campaignId: string | null;
+  /** The campaign's own rate limit, if it has one. */
+  campaignRatePerMinute: number | null;
   data: Record<string, unknown>;
   /** SMTP attempts made before this one. */
   attempts: number;
@@ -47,10 +49,11 @@ export async function claimMessages(ids: string[]): Promise<ClaimedMessage[]> {
           AND (m.campaign_id IS NULL OR EXISTS (SELECT 1 FROM campaigns k WHERE k.id = m.campaign_id AND k.status = 'running'))
        RETURNING m.id, m.customer_id, m.topic_id, m.template_version_id, m.campaign_id, m.data, m.attempts, m.claimed_at::text AS claim)
      SELECT c.*, cu.email, cu.email_hash, cu.name, cu.locale, cu.timezone, cu.attributes,
-            t.key AS topic_key, t.name AS topic_name, t.kind AS topic_kind
+            t.key AS topic_key, t.name AS topic_name, t.kind AS topic_kind, k.rate_limit_per_minute
        FROM c
        JOIN customers cu ON cu.id = c.customer_id
        JOIN topics t ON t.id = c.topic_id
+       LEFT JOIN campaigns k ON k.id = c.campaign_id
       ORDER BY c.id`,
     values: [ids],
   });
@@ -62,6 +65,7 @@ export async function claimMessages(ids: string[]): Promise<ClaimedMessage[]> {
     customerId: r.customer_id,
     templateVersionId: r.template_version_id,
     campaignId: r.campaign_id,
+    campaignRatePerMinute: r.rate_limit_per_minute,
     data: r.data ?? {},
     attempts: r.attempts,
     customer: {
