@@ -204,7 +204,7 @@ describe("campaign delivery", () => {
 
   it("when a campaign is throttled to 60 per minute, then its sends are spaced by its own bucket while a transactional message sent meanwhile arrives within 2 s", async () => {
     const w = await campaignWorld(h, 1);
-    const people = [];
+    const people: Array<{ id: string; email: string }> = [];
     for (let i = 0; i < 6; i++) people.push(await customerIn(h, { persona: w.personas[0], consent: w.topic.key }));
     const tx = await createTopic(h, "transactional");
     const tpl = await createTemplate(h);
@@ -226,5 +226,19 @@ describe("campaign delivery", () => {
     // One per second (timers and the GCRA burst blur each gap a little): six span about 5 s.
     expect(times[5] - times[0]).toBeGreaterThan(3500);
     for (let i = 1; i < 6; i++) expect(times[i] - times[i - 1]).toBeGreaterThan(500);
+  });
+
+  it("when more than 10% of a campaign's attempts fail, then the engine pauses it and says why", async () => {
+    const w = await campaignWorld(h, 1);
+    const people: Array<{ id: string; email: string }> = [];
+    for (let i = 0; i < 40; i++) people.push(await customerIn(h, { persona: w.personas[0], consent: w.topic.key }));
+    const camp = await createCampaign(h, { topic: w.topic.key, template: w.template, audience: { personas: w.personas }, rateLimitPerMinute: 600 });
+    sink.failNext(554, "5.7.1 Rejected by policy", 15);
+    await h.api("POST", `/v1/campaigns/${camp.id}/schedule`);
+    const paused = await waitCampaign(h, camp.id, (c) => c.status === "paused", 30_000);
+    expect(paused.pausedReason).toMatch(/^failure_rate: \d+ of the last \d+ attempts failed or bounced \(limit 10%\)$/);
+    expect(paused.counts.failed).toBeGreaterThanOrEqual(3);
+    expect(people.filter((p) => sink.to(p.email).length > 0).length).toBeLessThan(40);
+    await h.api("POST", `/v1/campaigns/${camp.id}/cancel`);
   });
 });

@@ -4,6 +4,7 @@
 import { config } from "../../platform/config.ts";
 import { AppError, conflict } from "../../platform/errors.ts";
 import { enqueue, QueueNames } from "../../platform/queues.ts";
+import { prepareTemplate } from "../../templates/compiled.ts";
 import { renderMessage } from "../../templates/render.ts";
 import { ComplianceError } from "../../templates/errors.ts";
 import { templateVersions } from "../delivery/delivery.repository.ts";
@@ -29,6 +30,7 @@ async function enqueueFanout(campaignId: string, delayMs = 0): Promise<void> {
 async function checkCompliance(templateVersionId: string): Promise<void> {
   const tv = (await templateVersions([templateVersionId])).get(templateVersionId);
   if (!tv) return;
+  await prepareTemplate(tv); // compiled off the event loop (a template that cannot compile is 422 there)
   const personas = [null, ...tv.variants.map((v) => v.persona)];
   for (const key of personas) {
     try {

@@ -1,12 +1,36 @@
 // Campaign housekeeping, once a second in whichever process holds the Redis lock: a running
 // campaign whose fan-out is done and which has nothing queued or sending left is `completed`
-// (read from the counters, not by counting messages).
+// (read from the counters, not by counting messages); a running campaign whose last 500 SMTP
+// attempts failed or bounced more than CAMPAIGN_MAX_FAILURE_RATE of the time is paused, with the
+// reason on the campaign (from MIN_ATTEMPTS attempts on, so that one early failure does not stop it).
 import { config } from "../../platform/config.ts";
 import { logger } from "../../platform/logger.ts";
 import { pool } from "../../platform/prisma.ts";
 import { redis } from "../../platform/redis.ts";
+import { transition } from "./campaigns.repository.ts";
 
 const INTERVAL_MS = 1000;
+const WINDOW = 500;
+const MIN_ATTEMPTS = 20;
+
+export async function pauseFailing(): Promise<string[]> {
+  const { rows } = await pool.query<{ id: string; bad: number; n: number }>(
+    `SELECT k.id, a.bad, a.n FROM campaigns k
+       CROSS JOIN LATERAL (
+         SELECT count(*) FILTER (WHERE x.type <> 'sent')::int AS bad, count(*)::int AS n FROM (
+           SELECT e.type FROM message_events e JOIN messages m ON m.id = e.message_id
+            WHERE m.campaign_id = k.id AND e.type IN ('sent', 'failed', 'bounced', 'attempt_failed')
+            ORDER BY e.id DESC LIMIT ${WINDOW}) x) a
+      WHERE k.status = 'running' AND a.n >= ${MIN_ATTEMPTS} AND a.bad > a.n * $1::float8`,
+    [config.CAMPAIGN_MAX_FAILURE_RATE],
+  );
+  const paused: string[] = [];
+  for (const r of rows) {
+    const reason = `failure_rate: ${r.bad} of the last ${r.n} attempts failed or bounced (limit ${Math.round(config.CAMPAIGN_MAX_FAILURE_RATE * 100)}%)`;
+    if (await transition(r.id, ["running"], "paused", { paused_reason: reason })) paused.push(r.id);
+  }
+  return paused;
+}
 
 export async function completeFinished(): Promise<string[]> {
   const { rows } = await pool.query<{ id: string }>(
@@ -23,6 +47,8 @@ export function startCampaignTicker(): { stop(): Promise<void> } {
   let running: Promise<unknown> | null = null;
   const tick = async () => {
     if ((await redis().set(key, String(process.pid), "PX", INTERVAL_MS - 50, "NX")) !== "OK") return;
+    const paused = await pauseFailing();
+    if (paused.length) logger.warn({ campaigns: paused }, "campaigns paused: too many failed attempts");
     const done = await completeFinished();
     if (done.length) logger.info({ campaigns: done }, "campaigns completed");
   };
