@@ -4,10 +4,11 @@ import { pageQuery } from "../../platform/pagination.ts";
 import { conditionSchema } from "../personas/condition.ts";
 import { personaKey } from "../personas/personas.schema.ts";
 import { topicKey } from "../topics/topics.schema.ts";
-import { isZone, minutesOf } from "./local-time.ts";
+import { ianaTimezone } from "../customers/customers.schema.ts";
+import { minutesOf } from "./local-time.ts";
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "Use HH:MM (24-hour clock)");
-const zone = z.string().min(1).max(100).refine(isZone, "Use an IANA timezone name (e.g. Europe/Berlin)");
+const zone = ianaTimezone;
 
 export const audienceSchema = z
   .strictObject({

@@ -3,8 +3,8 @@
 // time. Wall-clock arithmetic is luxon's, so DST changes are handled by the timezone database, not
 // by offsets (a local time that does not exist on a spring-forward day moves to the next valid one).
 import { DateTime } from "luxon";
+import { isIanaTimezone } from "../customers/customers.schema.ts";
 
-export const isZone = (z: string) => DateTime.now().setZone(z).isValid;
 export const minutesOf = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
 
 export interface LocalSchedule {
@@ -16,18 +16,8 @@ export interface LocalSchedule {
   zones: Array<string | null | undefined>;
 }
 
-const zoneCache = new Map<string, boolean>();
 function pickZone(zones: LocalSchedule["zones"]): string {
-  for (const z of zones) {
-    if (!z) continue;
-    let ok = zoneCache.get(z);
-    if (ok === undefined) {
-      if (zoneCache.size > 1000) zoneCache.clear();
-      ok = isZone(z);
-      zoneCache.set(z, ok);
-    }
-    if (ok) return z;
-  }
+  for (const z of zones) if (z && isIanaTimezone(z)) return z;
   return "UTC";
 }
 
