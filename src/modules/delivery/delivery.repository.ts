@@ -212,6 +212,8 @@ export async function touchStrandedQueued(o: { marginMs: number; oldestJobAt: nu
                       WHERE status = 'queued' AND id > $3::uuid
                         AND updated_at < to_timestamp($2::double precision / 1000) - make_interval(secs => $1::double precision / 1000)
                         AND (send_at IS NULL OR send_at < now() - make_interval(secs => $1::double precision / 1000))
+                        -- A paused campaign's messages wait for resume, which enqueues them again.
+                        AND (campaign_id IS NULL OR EXISTS (SELECT 1 FROM campaigns k WHERE k.id = campaign_id AND k.status = 'running'))
                       ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)
         AND m.status = 'queued'
       RETURNING m.id`,
