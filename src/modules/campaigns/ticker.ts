@@ -2,12 +2,14 @@
 // campaign whose fan-out is done and which has nothing queued or sending left is `completed`
 // (read from the counters, not by counting messages); a running campaign whose last 500 SMTP
 // attempts failed or bounced more than CAMPAIGN_MAX_FAILURE_RATE of the time is paused, with the
-// reason on the campaign (from MIN_ATTEMPTS attempts on, so that one early failure does not stop it).
+// reason on the campaign (from MIN_ATTEMPTS attempts on, so that one early failure does not stop it);
+// a canceled campaign's messages given back by workers after the cancel are suppressed too.
 import { config } from "../../platform/config.ts";
 import { logger } from "../../platform/logger.ts";
 import { pool } from "../../platform/prisma.ts";
 import { redis } from "../../platform/redis.ts";
 import { transition } from "./campaigns.repository.ts";
+import { suppressCanceled } from "./fanout.ts";
 
 const INTERVAL_MS = 1000;
 const WINDOW = 500;
@@ -44,6 +46,20 @@ export async function completeFinished(): Promise<string[]> {
   return rows.map((r) => r.id);
 }
 
+/**
+ * Messages of a canceled campaign that were claimed when it was canceled come back to `queued` when
+ * their worker gives them up (the hand-off refuses them): they are suppressed here too.
+ */
+export async function sweepCanceled(): Promise<number> {
+  const { rows } = await pool.query<{ id: string }>(
+    `SELECT k.id FROM campaigns k WHERE k.status = 'canceled' AND k.completed_at > now() - interval '1 day'
+        AND COALESCE((SELECT sum(n) FROM campaign_stats s WHERE s.campaign_id = k.id AND s.bucket = 'queued'), 0) > 0`,
+  );
+  let n = 0;
+  for (const r of rows) n += await suppressCanceled(r.id);
+  return n;
+}
+
 export function startCampaignTicker(): { stop(): Promise<void> } {
   const key = `${config.QUEUE_PREFIX}:campaign-ticker-lock`;
   let running: Promise<unknown> | null = null;
@@ -51,6 +67,7 @@ export function startCampaignTicker(): { stop(): Promise<void> } {
     if ((await redis().set(key, String(process.pid), "PX", INTERVAL_MS - 50, "NX")) !== "OK") return;
     const paused = await pauseFailing();
     if (paused.length) logger.warn({ campaigns: paused }, "campaigns paused: too many failed attempts");
+    await sweepCanceled();
     const done = await completeFinished();
     if (done.length) logger.info({ campaigns: done }, "campaigns completed");
   };
