@@ -8,6 +8,7 @@ import { prepareTemplate } from "../../templates/compiled.ts";
 import { renderMessage } from "../../templates/render.ts";
 import { ComplianceError } from "../../templates/errors.ts";
 import { templateVersions } from "../delivery/delivery.repository.ts";
+import { liftStop, stopHandoffs } from "../../platform/handoff-gate.ts";
 import { highestCustomerId } from "./audience.ts";
 import { transition } from "./campaigns.repository.ts";
 import { findCampaign, getCampaign } from "./campaigns.service.ts";
@@ -64,10 +65,20 @@ export async function scheduleCampaign(id: string) {
   return getCampaign(id);
 }
 
+/**
+ * Pause: the campaign's scope is stopped at the hand-off gate (platform/handoff-gate.ts) first, and
+ * the stop waits for the campaign's hand-offs already admitted, so when this returns nothing more of
+ * it reaches SMTP on any worker process, claimed messages included (they are given back, `queued`).
+ * Then the status (claims skip a campaign that is not running). A gate that cannot be reached is 503
+ * and changes nothing.
+ */
 export async function pauseCampaign(id: string, reason: string | null = null) {
   const c = await findCampaign(id);
+  if (!["scheduled", "running"].includes(c.status)) throw conflict(`Campaign is ${c.status}; only a scheduled or running campaign can be paused`);
+  await stopHandoffs({ campaignId: id }, { ttlMs: 0 });
   if (!(await transition(id, ["scheduled", "running"], "paused", { paused_reason: reason }))) {
-    throw conflict(`Campaign is ${c.status}; only a scheduled or running campaign can be paused`);
+    await liftStop({ campaignId: id });
+    throw conflict("Campaign changed meanwhile; it was not paused");
   }
   return getCampaign(id);
 }
@@ -76,13 +87,17 @@ export async function resumeCampaign(id: string) {
   const c = await findCampaign(id);
   const to = c.startedAt ? "running" : "scheduled";
   if (!(await transition(id, ["paused"], to, { paused_reason: null }))) throw conflict(`Campaign is ${c.status}; only a paused campaign can be resumed`);
+  await liftStop({ campaignId: id });
   if (!c.fanoutDoneAt) await enqueueFanout(id, to === "scheduled" && !c.localTime && c.scheduledAt ? c.scheduledAt.getTime() - Date.now() : 0);
   if (to === "running") await rescheduleWaves(id);
   return getCampaign(id);
 }
 
+/** Cancel: stopped at the gate like pause (for as long as any claim can live), then final. */
 export async function cancelCampaign(id: string) {
   const c = await findCampaign(id);
+  if (["completed", "canceled"].includes(c.status)) throw conflict(`Campaign is ${c.status}; it cannot be canceled`);
+  await stopHandoffs({ campaignId: id });
   if (!(await transition(id, ["draft", "scheduled", "running", "paused"], "canceled", { completed_at: new Date() }))) {
     throw conflict(`Campaign is ${c.status}; it cannot be canceled`);
   }

@@ -8,6 +8,7 @@ import { config } from "../../platform/config.ts";
 import { logger } from "../../platform/logger.ts";
 import { pool } from "../../platform/prisma.ts";
 import { redis } from "../../platform/redis.ts";
+import { liftStop, stopHandoffs } from "../../platform/handoff-gate.ts";
 import { transition } from "./campaigns.repository.ts";
 import { suppressCanceled } from "./fanout.ts";
 
@@ -31,7 +32,9 @@ export async function pauseFailing(): Promise<string[]> {
   const paused: string[] = [];
   for (const r of rows) {
     const reason = `failure_rate: ${r.bad} of the last ${r.n} attempts failed or bounced (limit ${Math.round(config.CAMPAIGN_MAX_FAILURE_RATE * 100)}%)`;
+    await stopHandoffs({ campaignId: r.id }, { ttlMs: 0 });
     if (await transition(r.id, ["running"], "paused", { paused_reason: reason })) paused.push(r.id);
+    else await liftStop({ campaignId: r.id });
   }
   return paused;
 }

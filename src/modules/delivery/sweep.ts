@@ -41,7 +41,8 @@ async function sweepRound(after: string, margin: number): Promise<{ released: nu
   // Queued and due, untouched since well before the oldest job still waiting or running was added:
   // its job is gone (a row with a live job was touched when that job was added, or later). With an
   // empty queue (after a Redis restart, say) that is every row older than the margin.
-  const oldest = (await oldestPendingJobAt(QueueNames.messageDelivery)) ?? Date.now();
+  const pending = await Promise.all([QueueNames.messageDelivery, QueueNames.campaignDelivery].map(oldestPendingJobAt));
+  const oldest = Math.min(Date.now(), ...pending.filter((t): t is number => t !== null && t !== undefined));
   const stranded = await touchStrandedQueued({ marginMs: margin, oldestJobAt: oldest, after, limit: LIMIT });
   const ids = [...released, ...stranded];
   if (ids.length > 0) {
