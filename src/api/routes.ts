@@ -114,10 +114,10 @@ export function routes(opts: RouteOptions = {}): Router {
   r.get("/t/c/:token", tracking.click);
 
   // Campaigns (marketers)
-  r.post("/v1/campaigns", allow(M), campaigns.create);
+  r.post("/v1/campaigns", allow(M), json, campaigns.create);
   r.get("/v1/campaigns", allow(M), campaigns.list);
   r.get("/v1/campaigns/:id", allow(M), campaigns.get);
-  r.patch("/v1/campaigns/:id", allow(M), campaigns.update);
+  r.patch("/v1/campaigns/:id", allow(M), json, campaigns.update);
   r.get("/v1/campaigns/:id/audience", allow(M), campaigns.audience);
   r.get("/v1/campaigns/:id/stats", allow(M), campaigns.stats);
   r.post("/v1/campaigns/:id/schedule", allow(M), campaigns.action("schedule"));
