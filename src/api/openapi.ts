@@ -3,6 +3,7 @@
 import type { Router } from "express";
 import { z } from "zod";
 import { createApiKeySchema } from "../modules/api-keys/api-keys.schema.ts";
+import { createCampaignSchema, listCampaignsSchema, updateCampaignSchema } from "../modules/campaigns/campaigns.schema.ts";
 import { putConsentSchema } from "../modules/consent/consent.schema.ts";
 import { createCustomerSchema, listCustomersQuery, updateCustomerSchema } from "../modules/customers/customers.schema.ts";
 import { jsonImportSchema } from "../modules/imports/imports.schema.ts";
@@ -30,11 +31,14 @@ export const bodies: Record<string, z.ZodType> = {
   "POST /v1/messages": sendMessageSchema,
   "POST /v1/webhooks": createWebhookSchema,
   "PATCH /v1/webhooks/:id": updateWebhookSchema,
+  "POST /v1/campaigns": createCampaignSchema,
+  "PATCH /v1/campaigns/:id": updateCampaignSchema,
 };
 
 const queries: Record<string, z.ZodObject> = {
   "GET /v1/customers": listCustomersQuery,
   "GET /v1/messages": listMessagesSchema,
+  "GET /v1/campaigns": listCampaignsSchema,
 };
 
 const jsonSchema = (s: z.ZodType) => z.toJSONSchema(s, { io: "input", unrepresentable: "any", target: "openapi-3.0" });

@@ -5,6 +5,7 @@ import { config } from "../platform/config.ts";
 import { allow, loopbackOnly, metricsGuard } from "./auth.ts";
 import { formBody, jsonBody, oneClickBody } from "./body.ts";
 import * as apiKeys from "./handlers/api-keys.ts";
+import * as campaigns from "./handlers/campaigns.ts";
 import * as confirm from "./handlers/confirm.ts";
 import * as preferences from "./handlers/preferences.ts";
 import * as consents from "./handlers/consents.ts";
@@ -111,6 +112,18 @@ export function routes(opts: RouteOptions = {}): Router {
   // Public: open pixel and click redirect (signed tokens; GET routes also answer HEAD)
   r.get("/t/o/:token", tracking.open);
   r.get("/t/c/:token", tracking.click);
+
+  // Campaigns (marketers)
+  r.post("/v1/campaigns", allow(M), json, campaigns.create);
+  r.get("/v1/campaigns", allow(M), campaigns.list);
+  r.get("/v1/campaigns/:id", allow(M), campaigns.get);
+  r.patch("/v1/campaigns/:id", allow(M), json, campaigns.update);
+  r.get("/v1/campaigns/:id/audience", allow(M), campaigns.audience);
+  r.get("/v1/campaigns/:id/stats", allow(M), campaigns.stats);
+  r.post("/v1/campaigns/:id/schedule", allow(M), campaigns.action("schedule"));
+  r.post("/v1/campaigns/:id/pause", allow(M), campaigns.action("pause"));
+  r.post("/v1/campaigns/:id/resume", allow(M), campaigns.action("resume"));
+  r.post("/v1/campaigns/:id/cancel", allow(M), campaigns.action("cancel"));
 
   // Public: one-click unsubscribe (RFC 8058; signed token, no cookies or API key)
   r.get("/u/:token", unsubscribe.show);

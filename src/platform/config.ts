@@ -101,6 +101,9 @@ const schema = z.object({
   // An endpoint failing without a single success for this long is disabled (default 5 days).
   WEBHOOK_DISABLE_AFTER_MS: z.coerce.number().int().min(1000).default(5 * 24 * 3600 * 1000),
   WEBHOOK_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
+  // A running campaign pauses itself when more than this share of its last 500 SMTP attempts failed
+  // or bounced (checked once a second, from 20 attempts on).
+  CAMPAIGN_MAX_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0.1),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 

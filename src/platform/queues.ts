@@ -9,6 +9,7 @@ export const QueueNames = {
   customerImport: "customer-import",
   consentConfirmation: "consent-confirmation",
   messageDelivery: "message-delivery",
+  campaignDelivery: "campaign-delivery",
   campaignFanout: "campaign-fanout",
   webhookDelivery: "webhook-delivery",
 } as const;

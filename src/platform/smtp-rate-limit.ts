@@ -50,12 +50,25 @@ export interface Reservation {
   retryIn: number;
 }
 
-/** Reserves up to n sends, only those due within maxWaitMs. */
-export async function reserveSends(n: number, maxWaitMs: number): Promise<Reservation> {
-  const interval = 1000 / config.SMTP_RATE_PER_SECOND;
+/** A bucket: its Redis key and its rate. The transport's by default; campaigns have their own. */
+export interface Bucket {
+  key: string;
+  /** Milliseconds between two sends. */
+  intervalMs: number;
+}
+
+const transportBucket = (): Bucket => ({ key: transportKey(), intervalMs: 1000 / config.SMTP_RATE_PER_SECOND });
+
+/** The Redis key of a campaign's own bucket (its rateLimitPerMinute, inside the transport's rate). */
+export const campaignKey = (campaignId: string) => `${config.QUEUE_PREFIX}:campaign-rate:${campaignId}`;
+export const campaignBucket = (campaignId: string, perMinute: number): Bucket => ({ key: campaignKey(campaignId), intervalMs: 60_000 / perMinute });
+
+/** Reserves up to n sends in the bucket (default: the SMTP transport's), only those due within maxWaitMs. */
+export async function reserveSends(n: number, maxWaitMs: number, bucket: Bucket = transportBucket()): Promise<Reservation> {
+  const interval = bucket.intervalMs;
   const burst = Math.max(100, interval);
   if (n <= 0) return { granted: 0, dueIn: () => 0, retryIn: 0 };
-  const [granted, start] = (await runScript(RESERVE, [transportKey()], [interval, n, burst, maxWaitMs])) as [number, string];
+  const [granted, start] = (await runScript(RESERVE, [bucket.key], [interval, n, burst, maxWaitMs])) as [number, string];
   const offset = Number(start) || 0;
   const due = (i: number) => Math.max(0, Math.ceil(offset + (i + 1) * interval - burst));
   return { granted: Number(granted), dueIn: due, retryIn: Math.max(due(Number(granted)), 100) };

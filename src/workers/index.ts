@@ -6,6 +6,7 @@ import { logger } from "../platform/logger.ts";
 import { QueueNames, type QueueName } from "../platform/queues.ts";
 import { createRedis } from "../platform/redis.ts";
 import { setWorkersStopping } from "../platform/worker-state.ts";
+import { processCampaignDelivery, processCampaignJob, startCampaigns, stopCampaigns } from "./campaign.worker.ts";
 import { processConsentConfirmation } from "./consent-confirmation.worker.ts";
 import { processCustomerImport } from "./customer-import.worker.ts";
 import { processMessageDelivery, startMessageDelivery, stopMessageDelivery } from "./message-delivery.worker.ts";
@@ -33,6 +34,10 @@ const specs: WorkerSpec[] = [
   },
   // Each job carries a batch of webhook delivery ids; each batch sends up to 16 requests at once.
   { queue: QueueNames.webhookDelivery, processor: processWebhookDelivery, concurrency: 4, onStart: startWebhookDelivery, onClose: stopWebhookDelivery },
+  // The campaign lane: same batcher, served after the api lane (modules/delivery/batcher.ts).
+  { queue: QueueNames.campaignDelivery, processor: processCampaignDelivery, concurrency: config.SEND_CONCURRENCY },
+  // Fan-out pages and waves: a few at a time (each page is one insert of ~1,000 rows).
+  { queue: QueueNames.campaignFanout, processor: processCampaignJob, concurrency: 2, onStart: startCampaigns, onClose: stopCampaigns },
 ];
 
 export interface RunningWorkers {

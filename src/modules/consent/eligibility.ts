@@ -81,6 +81,16 @@ export async function checkUnhashed(rows: EligibilityRow[]): Promise<void> {
   for (const h of s.rows) hashes.get(h.address_hash)!.suppressed = true;
 }
 
+/**
+ * decide()'s rules as a SQL predicate over eligibilityJoin (customers alias `c`), for counting an
+ * audience before sending (an estimate: rows without an address hash are checked only by decide()).
+ * Keep the two in step: the campaign audience test compares them.
+ */
+export function eligibleSql(c: string, kind: TopicRef["kind"]): string {
+  const base = `(${c}.erased_at IS NULL AND ${c}.email IS NOT NULL AND el_s.address_hash IS NULL`;
+  return kind === "transactional" ? `${base})` : `${base} AND el_cs.status = 'opted_in')`;
+}
+
 export function decide(kind: TopicRef["kind"], r: EligibilityRow): Eligibility {
   if (r.erased || !r.email) return no("erased");
   if (r.suppressed) return no("suppressed_address");

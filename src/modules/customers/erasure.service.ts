@@ -6,6 +6,7 @@ import { stopHandoffs } from "../../platform/handoff-gate.ts";
 import { db } from "../../platform/prisma.ts";
 import { forgetCustomerLinks } from "../engagement/links.ts";
 import { scrubPendingImports } from "../imports/imports.service.ts";
+import { suppressQueued, type Queryable } from "../delivery/delivery.repository.ts";
 
 export async function eraseCustomer(id: string): Promise<void> {
   // Imports that have not reached this customer yet would create them again: scrub before (a page
@@ -38,7 +39,8 @@ export async function eraseCustomer(id: string): Promise<void> {
     // Per-send data, rendered links, client idempotency keys and SMTP diagnostics may quote the
     // person; messages still waiting are suppressed (the worker would find the customer erased too).
     await tx.message.updateMany({ where: { customerId: id }, data: { data: {}, links: [], lastError: null, idempotencyKey: null, requestHash: null } });
-    await tx.message.updateMany({ where: { customerId: id, status: "queued" }, data: { status: "suppressed", reason: "erased" } });
+    await suppressQueued({ query: (text: string, values: unknown[]) => tx.$queryRawUnsafe(text, ...values).then((rows) => ({ rows })) } as unknown as Queryable,
+      { customerId: id }, "erased", 1_000_000);
     await tx.messageEvent.updateMany({ where: { customerId: id }, data: { detail: null, url: null } });
     // Opens and clicks keep their verdicts for the counts; IP and user agent go (already unreadable
     // without the data key).

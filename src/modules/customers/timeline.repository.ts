@@ -22,7 +22,7 @@ export interface TimelineEntry {
 export async function timeline(customerId: string, limit: number, cursor?: { at: Date; key: string }) {
   const rows = await pool.query(
     `SELECT * FROM (
-       SELECT 'message' AS kind, m.status AS type, m.created_at AS at, m.id::text AS row_id, m.id AS message_id,
+       SELECT 'message' AS kind, m.status::text AS type, m.created_at AS at, m.id::text AS row_id, m.id AS message_id,
               t.key AS topic, tp.key AS template, m.campaign_id, NULL::text AS url, NULL::text AS source, NULL::boolean AS machine,
               me.opens, me.clicks, me.machine_opens, me.machine_clicks
          FROM messages m JOIN topics t ON t.id = m.topic_id LEFT JOIN message_engagement me ON me.message_id = m.id

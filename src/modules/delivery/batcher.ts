@@ -7,9 +7,10 @@ import { config } from "../../platform/config.ts";
 import { logger } from "../../platform/logger.ts";
 import { workersStopping } from "../../platform/worker-state.ts";
 import { deliverBatch } from "./deliver.service.ts";
-import { enqueueDelivery } from "./dispatch.ts";
+import { enqueueDelivery, type Lane } from "./dispatch.ts";
 
 interface Waiting {
+  lane: Lane;
   remaining: Set<string>;
   resolve: () => void;
   reject: (err: Error) => void;
@@ -27,7 +28,9 @@ interface InFlight {
 const maxBatch = () => config.SEND_BATCH_SIZE * 4;
 const maxInFlight = () => config.SEND_BATCH_SIZE * 6;
 
-const queue: Waiting[] = [];
+// The api lane is served first, and campaign batches leave room for one api batch in flight, so a
+// transactional message waits at most for one batch being prepared, never for a campaign's backlog.
+const lanes: Record<Lane, Waiting[]> = { api: [], campaign: [] };
 const byId = new Map<string, InFlight>();
 let preparing = false;
 let inFlight = 0;
@@ -45,7 +48,7 @@ function settle(batch: number, ids: string[]): void {
     byId.delete(id);
     inFlight--;
     for (const w of entry.waiters) done(w, id);
-    for (const w of entry.later) queue.push({ remaining: new Set([id]), resolve: () => done(w, id), reject: w.reject });
+    for (const w of entry.later) lanes[w.lane].push({ lane: w.lane, remaining: new Set([id]), resolve: () => done(w, id), reject: w.reject });
   }
   next();
 }
@@ -53,7 +56,11 @@ function settle(batch: number, ids: string[]): void {
 function next(): void {
   // Hysteresis: wait until a whole batch fits, so that a busy process sends few large batches rather
   // than many small ones (each batch costs the same few queries whatever its size).
-  if (preparing || queue.length === 0 || (inFlight > 0 && inFlight > maxInFlight() - maxBatch())) return;
+  if (preparing || (inFlight > 0 && inFlight > maxInFlight() - maxBatch())) return;
+  const campaignRoom = inFlight === 0 || inFlight <= maxInFlight() - 2 * maxBatch();
+  const queue = lanes.api.length > 0 ? lanes.api : campaignRoom ? lanes.campaign : null;
+  if (!queue || queue.length === 0) return;
+  const lane: Lane = queue === lanes.api ? "api" : "campaign";
   const batch = ++batches;
   const ids: string[] = [];
   while (queue.length > 0 && (ids.length === 0 || ids.length + queue[0].remaining.size <= maxBatch())) {
@@ -78,15 +85,15 @@ function next(): void {
     preparing = false;
     next();
   };
-  void run(batch, ids, prepared);
+  void run(batch, ids, lane, prepared);
 }
 
-async function run(batch: number, ids: string[], prepared: () => void): Promise<void> {
+async function run(batch: number, ids: string[], lane: Lane, prepared: () => void): Promise<void> {
   const t0 = performance.now();
   try {
     if (workersStopping()) {
       // Shutting down: hand the ids to a fresh job instead of claiming them now.
-      await enqueueDelivery(ids, { tag: `x${Date.now().toString(36)}` });
+      await enqueueDelivery(ids, { tag: `x${Date.now().toString(36)}`, lane });
     } else {
       const r = await deliverBatch(ids, { prepared, settled: (done) => settle(batch, done) });
       logger.debug({ ids: ids.length, ms: Math.round(performance.now() - t0), ...r }, "delivery batch");
@@ -105,9 +112,9 @@ async function run(batch: number, ids: string[], prepared: () => void): Promise<
 }
 
 /** Delivers these queued messages as part of a shared batch; resolves when they are settled. */
-export function deliver(ids: string[]): Promise<void> {
+export function deliver(ids: string[], lane: Lane = "api"): Promise<void> {
   return new Promise((resolve, reject) => {
-    queue.push({ remaining: new Set(ids), resolve, reject });
+    lanes[lane].push({ lane, remaining: new Set(ids), resolve, reject });
     next();
   });
 }

@@ -6,11 +6,12 @@
 import { logger } from "../../platform/logger.ts";
 import { messagesOutcome } from "../../platform/metrics.ts";
 import { claimMessages, type ClaimedMessage, type Outcome } from "./delivery.repository.ts";
-import { enqueueDelivery } from "./dispatch.ts";
+import { enqueueDelivery, type Lane } from "./dispatch.ts";
 import { handOff, maxClaimAgeMs, settleWithout, track, type BatchReport, type HandoffState } from "./handoff.ts";
 import { recordOutcomes } from "./outcome-writer.ts";
 import { prepareBatch } from "./prepare.ts";
 import { reserveSends } from "../../platform/smtp-rate-limit.ts";
+import { combine, reserveCampaignSlots } from "./campaign-slots.ts";
 
 export type { BatchReport } from "./handoff.ts";
 
@@ -42,23 +43,30 @@ export async function deliverBatch(ids: string[], hooks: BatchHooks = {}): Promi
     // Only slots the claim can still use: the hand-off stops using a claim at maxClaimAgeMs (from the
     // claim, not from now), less a margin for timers and the pool.
     const margin = Math.min(1000, maxClaimAgeMs() / 10);
-    const slots = await reserveSends(p.ready.length, Math.max(0, maxClaimAgeMs() - (Date.now() - claimed[0].claimedAtMs) - margin));
+    const maxWait = () => Math.max(0, maxClaimAgeMs() - (Date.now() - claimed[0].claimedAtMs) - margin);
+    // Campaigns with their own rate limit take a slot in their bucket first (campaign-slots.ts).
+    const c = await reserveCampaignSlots(p.ready, maxWait());
+    const transport = await reserveSends(c.ready.length, maxWait());
+    const slots = combine(transport, c.notBefore);
     // The rest goes back to `queued` now, due when the rate limit will have room for it.
-    const deferred = p.ready.slice(slots.granted).map((x) => x.m);
-    if (deferred.length > 0) {
-      for (const m of deferred) s.handled.add(m.id);
-      report.released += deferred.length;
-      track(s, releaseClaims(deferred, slots.retryIn).then(() => hooks.settled?.(deferred.map((m) => m.id))));
-    }
+    const defer = (ms: ClaimedMessage[], retryIn: number) => {
+      if (ms.length === 0) return;
+      for (const m of ms) s.handled.add(m.id);
+      report.released += ms.length;
+      track(s, releaseClaims(ms, retryIn).then(() => hooks.settled?.(ms.map((m) => m.id))));
+    };
+    for (const d of c.deferred) defer(d.items.map((x) => x.m), d.retryIn);
+    defer(c.ready.slice(slots.granted).map((x) => x.m), slots.retryIn);
     hooks.prepared?.();
-    await handOff(p.ready, slots, s);
+    await handOff(c.ready, slots, s);
     await Promise.all(s.pending);
     if (s.failure) throw s.failure;
     return report;
   } finally {
     await Promise.allSettled(s.pending);
     // Retries already recorded get their job even when another outcome write failed.
-    await enqueueRetries(s.retries).catch((err: Error) => logger.error({ err: err.message, count: s.retries.length }, "could not enqueue retries; the sweep will"));
+    const campaignIds = new Set(claimed.filter((m) => m.campaignId).map((m) => m.id));
+    await enqueueRetries(s.retries, campaignIds).catch((err: Error) => logger.error({ err: err.message, count: s.retries.length }, "could not enqueue retries; the sweep will"));
     hooks.settled?.(s.retries.map((o) => o.id));
     const unsent = claimed.filter((m) => !s.handled.has(m.id));
     if (unsent.length > 0) {
@@ -74,16 +82,17 @@ export async function deliverBatch(ids: string[], hooks: BatchHooks = {}): Promi
  * must not turn into 400 jobs (each costs about as much as a send). The rows already carry their
  * send_at, so a job never runs a message early.
  */
-async function enqueueRetries(retries: Outcome[]): Promise<void> {
-  const buckets = new Map<number, string[]>();
+async function enqueueRetries(retries: Outcome[], campaignIds: Set<string>): Promise<void> {
+  const buckets = new Map<string, string[]>();
   for (const o of retries) {
-    const second = Math.ceil(o.retryAt!.getTime() / 1000);
+    const second = `${Math.ceil(o.retryAt!.getTime() / 1000)}|${campaignIds.has(o.id) ? "campaign" : "api"}`;
     const ids = buckets.get(second);
     if (ids) ids.push(o.id);
     else buckets.set(second, [o.id]);
   }
-  for (const [second, ids] of buckets) {
-    await enqueueDelivery(ids, { tag: `r${second.toString(36)}`, delayMs: second * 1000 - Date.now() });
+  for (const [key, ids] of buckets) {
+    const [second, lane] = [Number(key.split("|")[0]), key.split("|")[1] as Lane];
+    await enqueueDelivery(ids, { tag: `r${second.toString(36)}${lane[0]}`, delayMs: second * 1000 - Date.now(), lane });
   }
 }
 
@@ -93,8 +102,10 @@ async function releaseClaims(ms: ClaimedMessage[], delayMs: number): Promise<voi
   try {
     const retryAt = delayMs > 0 ? new Date(Date.now() + delayMs) : undefined;
     const released = await recordOutcomes(ms.map((m) => ({ id: m.id, claim: m.claim, kind: "release" as const, retryAt })));
-    const back = ms.filter((_, i) => released[i]).map((m) => m.id);
-    if (back.length > 0) await enqueueDelivery(back, { tag: `x${Date.now().toString(36)}`, delayMs });
+    for (const lane of ["api", "campaign"] as const) {
+      const back = ms.filter((m, i) => released[i] && (m.campaignId ? "campaign" : "api") === lane).map((m) => m.id);
+      if (back.length > 0) await enqueueDelivery(back, { tag: `x${Date.now().toString(36)}${lane[0]}`, delayMs, lane });
+    }
   } catch (err) {
     // The sweep releases rows whose claim timed out.
     logger.error({ err: (err as Error).message, count: ms.length }, "could not release claimed messages");

@@ -1,6 +1,12 @@
 // Batched SQL of the delivery worker: claim a batch with a status lock, load what rendering needs,
 // and record outcomes of many messages (status, attempt count, event rows, suppressions) per statement.
+// The one owner of message status after acceptance: every change of `messages.status` is written
+// here, with its message_events row (the claim, a lock, is the exception: see messages/CONTEXT.md).
+import type pg from "pg";
 import { pool } from "../../platform/prisma.ts";
+
+/** A pool or a client inside an open transaction. */
+export type Queryable = Pick<pg.Pool, "query">;
 import type { RenderCustomer, RenderTemplateVersion } from "../../templates/render.types.ts";
 
 export interface ClaimedMessage {
@@ -9,6 +15,8 @@ export interface ClaimedMessage {
   templateVersionId: string;
   /** The campaign it belongs to, if any: a stop of that campaign fences its hand-off too. */
   campaignId: string | null;
+  /** The campaign's own rate limit, if it has one. */
+  campaignRatePerMinute: number | null;
   data: Record<string, unknown>;
   /** SMTP attempts made before this one. */
   attempts: number;
@@ -37,12 +45,15 @@ export async function claimMessages(ids: string[]): Promise<ClaimedMessage[]> {
        UPDATE messages m SET status = 'sending', claimed_at = now(), updated_at = now()
         WHERE m.id = ANY($1::uuid[]) AND m.status = 'queued'
           AND (m.send_at IS NULL OR m.send_at <= now() + interval '2 seconds')
+          -- A paused, canceled or finished campaign's messages stay queued (resume re-enqueues them).
+          AND (m.campaign_id IS NULL OR EXISTS (SELECT 1 FROM campaigns k WHERE k.id = m.campaign_id AND k.status = 'running'))
        RETURNING m.id, m.customer_id, m.topic_id, m.template_version_id, m.campaign_id, m.data, m.attempts, m.claimed_at::text AS claim)
      SELECT c.*, cu.email, cu.email_hash, cu.name, cu.locale, cu.timezone, cu.attributes,
-            t.key AS topic_key, t.name AS topic_name, t.kind AS topic_kind
+            t.key AS topic_key, t.name AS topic_name, t.kind AS topic_kind, k.rate_limit_per_minute
        FROM c
        JOIN customers cu ON cu.id = c.customer_id
        JOIN topics t ON t.id = c.topic_id
+       LEFT JOIN campaigns k ON k.id = c.campaign_id
       ORDER BY c.id`,
     values: [ids],
   });
@@ -54,6 +65,7 @@ export async function claimMessages(ids: string[]): Promise<ClaimedMessage[]> {
     customerId: r.customer_id,
     templateVersionId: r.template_version_id,
     campaignId: r.campaign_id,
+    campaignRatePerMinute: r.rate_limit_per_minute,
     data: r.data ?? {},
     attempts: r.attempts,
     customer: {
@@ -116,11 +128,11 @@ const eventOf: Record<OutcomeKind, string | null> = {
  * and returns the ids it updated. Rows that left `sending` or were claimed again after the sweep
  * released them are left alone.
  */
-export async function writeOutcomes(outcomes: Outcome[]): Promise<Set<string>> {
+export async function writeOutcomes(outcomes: Outcome[], q: Queryable = pool): Promise<Set<string>> {
   if (outcomes.length === 0) return new Set();
   const col = <T>(f: (o: Outcome) => T) => outcomes.map(f);
   const bounced = [...new Set(outcomes.filter((o) => o.kind === "bounced" && o.addressHash).map((o) => o.addressHash!))];
-  const { rows } = await pool.query<{ id: string }>({
+  const { rows } = await q.query<{ id: string }>({
     name: "delivery-outcomes",
     text: `WITH v AS (
        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::timestamptz[], $9::timestamptz[],
@@ -128,7 +140,7 @@ export async function writeOutcomes(outcomes: Outcome[]): Promise<Set<string>> {
          AS v(id, status, reason, event, detail, inc, send_at, claim, consent_event_id, persona_key, variant)),
      u AS (
        UPDATE messages m SET
-         status = v.status,
+         status = v.status::"MessageStatus",
          reason = v.reason,
          sent_at = CASE WHEN v.status = 'sent' THEN now() ELSE m.sent_at END,
          attempts = m.attempts + v.inc,
@@ -165,4 +177,74 @@ export async function writeOutcomes(outcomes: Outcome[]): Promise<Set<string>> {
     ],
   });
   return new Set(rows.map((r) => r.id));
+}
+
+/**
+ * The sweep's half of crash recovery: claims older than timeoutMs go back to `queued` (their worker
+ * died between claiming and recording), with an `attempt_failed` event. Returns their ids.
+ */
+export async function releaseExpiredClaims(timeoutMs: number, limit: number): Promise<string[]> {
+  const { rows } = await pool.query<{ id: string }>(
+    `WITH r AS (
+       UPDATE messages m SET status = 'queued', claimed_at = NULL, updated_at = now()
+        WHERE m.id IN (SELECT id FROM messages WHERE status = 'sending' AND claimed_at < now() - make_interval(secs => $1::double precision / 1000)
+                        ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
+          AND m.status = 'sending'
+       RETURNING m.id, m.customer_id),
+     e AS (
+       INSERT INTO message_events (message_id, customer_id, type, detail, created_at)
+       SELECT id, customer_id, 'attempt_failed', 'claim expired: the worker stopped before recording an outcome', now() FROM r)
+     SELECT id FROM r`,
+    [timeoutMs, limit],
+  );
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Queued rows (status unchanged) due and untouched since well before the oldest job still waiting was
+ * added: their job is gone. Touching updated_at makes the sweep's new job the row's live one. Keyset
+ * by id from `after`. Returns their ids.
+ */
+export async function touchStrandedQueued(o: { marginMs: number; oldestJobAt: number; after: string; limit: number }): Promise<string[]> {
+  const { rows } = await pool.query<{ id: string }>(
+    `UPDATE messages m SET updated_at = now()
+      WHERE m.id IN (SELECT id FROM messages
+                      WHERE status = 'queued' AND id > $3::uuid
+                        AND updated_at < to_timestamp($2::double precision / 1000) - make_interval(secs => $1::double precision / 1000)
+                        AND (send_at IS NULL OR send_at < now() - make_interval(secs => $1::double precision / 1000))
+                        -- A paused campaign's messages wait for resume, which enqueues them again.
+                        AND (campaign_id IS NULL OR EXISTS (SELECT 1 FROM campaigns k WHERE k.id = campaign_id AND k.status = 'running'))
+                      ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)
+        AND m.status = 'queued'
+      RETURNING m.id`,
+    [o.marginMs, o.oldestJobAt, o.after || "00000000-0000-0000-0000-000000000000", o.limit],
+  );
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Queued messages of a customer (erasure) or a campaign (cancel) become `suppressed` with the reason,
+ * each with a `suppressed` event; up to `limit` rows per call (callers loop for large campaigns).
+ * Rows in `sending` are left to their worker: its hand-off gate refuses them.
+ */
+export async function suppressQueued(
+  q: Queryable,
+  where: { customerId: string } | { campaignId: string },
+  reason: string,
+  limit = 10_000,
+): Promise<number> {
+  const col = "customerId" in where ? "customer_id" : "campaign_id";
+  const { rows } = await q.query<{ n: number }>(
+    `WITH u AS (
+       UPDATE messages m SET status = 'suppressed', reason = $2, claimed_at = NULL, updated_at = now()
+        WHERE m.id IN (SELECT id FROM messages WHERE ${col} = $1::uuid AND status = 'queued' ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
+          AND m.status = 'queued'
+       RETURNING m.id, m.customer_id),
+     e AS (
+       INSERT INTO message_events (message_id, customer_id, type, detail, created_at)
+       SELECT id, customer_id, 'suppressed', $2, now() FROM u)
+     SELECT count(*)::int AS n FROM u`,
+    ["customerId" in where ? where.customerId : where.campaignId, reason, limit],
+  );
+  return rows[0]?.n ?? 0;
 }

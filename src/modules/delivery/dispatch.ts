@@ -25,7 +25,16 @@ function chunks(ids: string[], size = config.SEND_BATCH_SIZE): string[][] {
  * Enqueues delivery jobs for these ids now. `tag` keeps job ids distinct per purpose (first send,
  * retry n, sweep), because BullMQ silently ignores a job whose id it still remembers.
  */
-export async function enqueueDelivery(ids: string[], opts: { tag?: string; delayMs?: number } = {}): Promise<void> {
+export type Lane = "api" | "campaign";
+
+/**
+ * Two lanes: `api` (POST /v1/messages, transactional, retries of those) and `campaign` (campaign
+ * waves). Separate queues, and the batcher serves the api lane first with capacity reserved for it,
+ * so a message sent through the API never waits behind a campaign's backlog.
+ */
+const laneQueue = { api: QueueNames.messageDelivery, campaign: QueueNames.campaignDelivery } as const;
+
+export async function enqueueDelivery(ids: string[], opts: { tag?: string; delayMs?: number; lane?: Lane } = {}): Promise<void> {
   const jobs: JobSpec<DeliveryJob>[] = chunks(ids).map((c) => ({
     id: ["md", opts.tag, c[0], String(c.length)].filter(Boolean).join("-"),
     data: { ids: c },
@@ -33,7 +42,7 @@ export async function enqueueDelivery(ids: string[], opts: { tag?: string; delay
   }));
   // Job-level retries only cover infrastructure errors (the database was down); SMTP outcomes are
   // handled per message by the worker itself.
-  await enqueue(QueueNames.messageDelivery, jobs, { attempts: 5, backoff: { type: "exponential", delay: 1000, jitter: 0.5 } });
+  await enqueue(laneQueue[opts.lane ?? "api"], jobs, { attempts: 5, backoff: { type: "exponential", delay: 1000, jitter: 0.5 } });
 }
 
 /** Enqueues, or logs and reports false (enqueue() gives up after a few seconds without Redis). */

@@ -4,9 +4,9 @@
 // but cost work, so a row whose job is still waiting is not enqueued again.
 import { config } from "../../platform/config.ts";
 import { logger } from "../../platform/logger.ts";
-import { pool } from "../../platform/prisma.ts";
 import { oldestPendingJobAt, QueueNames } from "../../platform/queues.ts";
 import { redis } from "../../platform/redis.ts";
+import { releaseExpiredClaims, touchStrandedQueued } from "./delivery.repository.ts";
 import { enqueueDelivery } from "./dispatch.ts";
 import { unwrittenKey } from "./outcome-writer.ts";
 
@@ -37,44 +37,20 @@ async function sweepRound(after: string, margin: number): Promise<{ released: nu
   // Not while a worker still holds outcomes it could not write (the database was away): those claims
   // are still in use, and their `sent` marks land first.
   const writesPending = (await redis().exists(unwrittenKey())) === 1;
-  const released = writesPending
-    ? { rows: [] as Array<{ id: string }>, rowCount: 0 }
-    : await pool.query<{ id: string }>(
-        `WITH r AS (
-           UPDATE messages m SET status = 'queued', claimed_at = NULL, updated_at = now()
-            WHERE m.id IN (SELECT id FROM messages WHERE status = 'sending' AND claimed_at < now() - make_interval(secs => $1::double precision / 1000)
-                            ORDER BY id LIMIT ${LIMIT} FOR UPDATE SKIP LOCKED)
-              AND m.status = 'sending'
-           RETURNING m.id, m.customer_id),
-         e AS (
-           INSERT INTO message_events (message_id, customer_id, type, detail, created_at)
-           SELECT id, customer_id, 'attempt_failed', 'claim expired: the worker stopped before recording an outcome', now() FROM r)
-         SELECT id FROM r`,
-        [config.SEND_CLAIM_TIMEOUT_MS],
-      );
+  const released = writesPending ? [] : await releaseExpiredClaims(config.SEND_CLAIM_TIMEOUT_MS, LIMIT);
   // Queued and due, untouched since well before the oldest job still waiting or running was added:
   // its job is gone (a row with a live job was touched when that job was added, or later). With an
-  // empty queue (after a Redis restart, say) that is every row older than the margin. Touching
-  // updated_at makes the new job the row's live one.
-  const oldest = (await oldestPendingJobAt(QueueNames.messageDelivery)) ?? Date.now();
-  const stranded = await pool.query<{ id: string }>(
-    `UPDATE messages m SET updated_at = now()
-      WHERE m.id IN (SELECT id FROM messages
-                      WHERE status = 'queued' AND id > $3::uuid
-                        AND updated_at < to_timestamp($2::double precision / 1000) - make_interval(secs => $1::double precision / 1000)
-                        AND (send_at IS NULL OR send_at < now() - make_interval(secs => $1::double precision / 1000))
-                      ORDER BY id LIMIT ${LIMIT} FOR UPDATE SKIP LOCKED)
-        AND m.status = 'queued'
-      RETURNING m.id`,
-    [margin, oldest, after || "00000000-0000-0000-0000-000000000000"],
-  );
-  const ids = [...released.rows, ...stranded.rows].map((r) => r.id);
+  // empty queue (after a Redis restart, say) that is every row older than the margin.
+  const pending = await Promise.all([QueueNames.messageDelivery, QueueNames.campaignDelivery].map(oldestPendingJobAt));
+  const oldest = Math.min(Date.now(), ...pending.filter((t): t is number => t !== null && t !== undefined));
+  const stranded = await touchStrandedQueued({ marginMs: margin, oldestJobAt: oldest, after, limit: LIMIT });
+  const ids = [...released, ...stranded];
   if (ids.length > 0) {
     await enqueueDelivery(ids, { tag: `s${Date.now().toString(36)}` });
-    logger.warn({ released: released.rowCount, requeued: stranded.rowCount }, "delivery sweep re-enqueued messages");
+    logger.warn({ released: released.length, requeued: stranded.length }, "delivery sweep re-enqueued messages");
   }
-  const last = stranded.rows.reduce((m, r) => (r.id > m ? r.id : m), after);
-  return { released: released.rowCount ?? 0, requeued: stranded.rowCount ?? 0, last };
+  const last = stranded.reduce((m, id) => (id > m ? id : m), after);
+  return { released: released.length, requeued: stranded.length, last };
 }
 
 /**

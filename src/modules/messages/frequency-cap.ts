@@ -4,6 +4,7 @@
 import { config } from "../../platform/config.ts";
 import { pool } from "../../platform/prisma.ts";
 import { withTransaction } from "../../platform/sql.ts";
+import { writeOutcomes } from "../delivery/delivery.repository.ts";
 
 export const capEnabled = () => config.FREQUENCY_CAP_COUNT > 0;
 
@@ -54,16 +55,9 @@ export async function enforceCapAtSend(batch: Array<{ id: string; customerId: st
       else counts.set(m.customerId, n + 1);
     }
     if (capped.size > 0) {
+      // Recorded by the status owner, inside this transaction (before the lock is released).
       const mine = batch.filter((m) => capped.has(m.id));
-      await c.query(
-        `WITH u AS (
-           UPDATE messages m SET status = 'suppressed', reason = 'frequency_cap', claimed_at = NULL, updated_at = now()
-             FROM unnest($1::uuid[], $2::timestamptz[]) AS v(id, claim)
-            WHERE m.id = v.id AND m.status = 'sending' AND m.claimed_at = v.claim RETURNING m.id, m.customer_id)
-         INSERT INTO message_events (message_id, customer_id, type, detail, created_at)
-         SELECT id, customer_id, 'suppressed', 'frequency_cap', now() FROM u`,
-        [mine.map((m) => m.id), mine.map((m) => m.claim)],
-      );
+      await writeOutcomes(mine.map((m) => ({ id: m.id, claim: m.claim, kind: "suppressed" as const, reason: "frequency_cap" })), c);
     }
     return capped;
   });

@@ -1,7 +1,6 @@
-// SQL of the send API. Raw pg on the acceptance path: it is hot (one resolve, one eligibility check,
-// one insert per request) and Prisma would add ~0.5 ms per round trip.
+// SQL of the send API. Raw pg on the acceptance path: it is hot (one resolve, then accept.ts's
+// eligibility check and insert per request) and Prisma would add ~0.5 ms per round trip.
 import { newId } from "../../platform/ids.ts";
-import { eligibilityColumns, eligibilityJoin, type EligibilityRow } from "../consent/eligibility.ts";
 import { pool } from "../../platform/prisma.ts";
 
 export interface Resolved {
@@ -11,8 +10,6 @@ export interface Resolved {
   topicKind: "marketing" | "transactional" | null;
   templateVersionId: string | null;
   version: number | null;
-  /** The customer's eligibility inputs for this topic (see consent/eligibility.ts). */
-  eligibility: EligibilityRow;
 }
 
 export type RecipientLookup = { by: "id"; value: string } | { by: "externalId"; value: string } | { by: "emailHash"; value: string };
@@ -23,18 +20,17 @@ const recipientWhere = {
   emailHash: "email_hash = $1 AND erased_at IS NULL",
 } as const;
 
-/** Customer, persona, topic, pinned template version and eligibility in one round trip. */
+/** Customer, persona, topic and pinned template version in one round trip (eligibility: accept.ts). */
 export async function resolveSend(to: RecipientLookup, topicKey: string, templateKey: string, version: number | null): Promise<Resolved> {
   const { rows } = await pool.query({
     name: `messages-resolve-${to.by}`,
     text: `SELECT c.id AS customer_id, p.key AS persona, t.id AS topic_id, t.kind AS topic_kind,
-            v.id AS template_version_id, v.version, ${eligibilityColumns("c")}
+            v.id AS template_version_id, v.version
        FROM (SELECT 1) one
        LEFT JOIN LATERAL (SELECT id, email, email_hash, erased_at, persona_id, rule_persona_id FROM customers
                            WHERE ${recipientWhere[to.by]} LIMIT 1) c ON true
        LEFT JOIN personas p ON p.id = COALESCE(c.persona_id, c.rule_persona_id)
        LEFT JOIN topics t ON t.key = $2
-       ${eligibilityJoin("c", "t.id")}
        LEFT JOIN LATERAL (SELECT v.id, v.version FROM template_versions v JOIN templates tp ON tp.id = v.template_id
                            WHERE tp.key = $3 AND ($4::int IS NULL OR v.version = $4::int)
                            ORDER BY v.version DESC LIMIT 1) v ON true`,
@@ -44,43 +40,68 @@ export async function resolveSend(to: RecipientLookup, topicKey: string, templat
   return {
     customerId: r.customer_id, persona: r.persona, topicId: r.topic_id, topicKind: r.topic_kind,
     templateVersionId: r.template_version_id, version: r.version,
-    eligibility: { email: r.email, email_hash: r.email_hash, erased: r.erased, suppressed: r.suppressed, status: r.status },
   };
+}
+
+export interface InsertedMessage {
+  id: string;
+  customerId: string;
+  status: "queued" | "suppressed";
+  reason: string | null;
+  sendAt: Date | null;
+  createdAt: Date;
 }
 
 export interface NewMessage {
   customerId: string;
-  topicId: string;
-  templateVersionId: string;
   personaKey: string | null;
   status: "queued" | "suppressed";
   reason: string | null;
-  data: Record<string, unknown>;
-  idempotencyKey: string | null;
-  requestHash: string | null;
+  data?: Record<string, unknown>;
+  idempotencyKey?: string | null;
+  requestHash?: string | null;
+  sendAt?: Date | null;
 }
 
 /**
- * Inserts the message and its first event (`accepted` or `suppressed`) in one statement. Returns null
- * when another request with the same idempotency key won the race.
+ * Inserts a batch of messages for one topic and template version and their first events
+ * (`accepted` or `suppressed`) in one statement. A row whose unique key is taken (idempotency key;
+ * campaign and customer) is skipped: its slot in the result is null.
  */
-export async function insertMessage(m: NewMessage): Promise<{ id: string; createdAt: Date } | null> {
+export async function insertMessages(
+  common: { topicId: string; templateVersionId: string; campaignId: string | null },
+  ms: NewMessage[],
+): Promise<Array<InsertedMessage | null>> {
+  if (ms.length === 0) return [];
+  const ids = ms.map(() => newId());
+  const col = <T>(f: (m: NewMessage) => T) => ms.map(f);
   const { rows } = await pool.query({
-    name: "messages-insert",
-    text: `WITH m AS (
-       INSERT INTO messages (id, customer_id, topic_id, template_version_id, persona_key, status, reason, data,
-                             idempotency_key, request_hash, created_at, updated_at)
-       VALUES ($1::uuid, $2::uuid, $3::uuid, $4::uuid, $5, $6, $7, $8::jsonb, $9, $10, now(), now())
-       ON CONFLICT (idempotency_key) DO NOTHING
-       RETURNING id, customer_id, status, reason, created_at),
+    name: "messages-insert-batch",
+    text: `WITH v AS (
+       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::"MessageStatus"[], $5::text[], $6::jsonb[], $7::text[], $8::text[], $9::timestamptz[])
+         AS v(id, customer_id, persona_key, status, reason, data, idempotency_key, request_hash, send_at)),
+     m AS (
+       INSERT INTO messages (id, customer_id, topic_id, template_version_id, campaign_id, persona_key, status, reason, data,
+                             idempotency_key, request_hash, send_at, created_at, updated_at)
+       SELECT v.id, v.customer_id, $10::uuid, $11::uuid, $12::uuid, v.persona_key, v.status, v.reason, v.data,
+              v.idempotency_key, v.request_hash, v.send_at, now(), now() FROM v
+       ON CONFLICT DO NOTHING
+       RETURNING id, customer_id, status, reason, send_at, created_at),
      e AS (
        INSERT INTO message_events (message_id, customer_id, type, detail, created_at)
        SELECT id, customer_id, CASE WHEN status = 'suppressed' THEN 'suppressed' ELSE 'accepted' END, reason, created_at FROM m)
-     SELECT id, created_at FROM m`,
-    values: [newId(), m.customerId, m.topicId, m.templateVersionId, m.personaKey, m.status, m.reason, JSON.stringify(m.data),
-      m.idempotencyKey, m.requestHash],
+     SELECT id, customer_id, status, reason, send_at, created_at FROM m`,
+    values: [
+      ids, col((m) => m.customerId), col((m) => m.personaKey), col((m) => m.status), col((m) => m.reason),
+      col((m) => JSON.stringify(m.data ?? {})), col((m) => m.idempotencyKey ?? null), col((m) => m.requestHash ?? null),
+      col((m) => m.sendAt ?? null), common.topicId, common.templateVersionId, common.campaignId,
+    ],
   });
-  return rows[0] ? { id: rows[0].id, createdAt: rows[0].created_at } : null;
+  const byId = new Map(rows.map((r) => [r.id as string, r]));
+  return ids.map((id) => {
+    const r = byId.get(id);
+    return r ? { id, customerId: r.customer_id, status: r.status, reason: r.reason, sendAt: r.send_at, createdAt: r.created_at } : null;
+  });
 }
 
 export interface MessageRow {

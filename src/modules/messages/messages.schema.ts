@@ -25,7 +25,7 @@ export type SendMessage = z.infer<typeof sendMessageSchema>;
 export const messageStatus = z.enum(["queued", "sending", "sent", "failed", "bounced", "suppressed"]);
 export type MessageStatus = z.infer<typeof messageStatus>;
 
-export const suppressionReason = z.enum(["no_consent", "unsubscribed", "suppressed_address", "erased", "frequency_cap"]);
+export const suppressionReason = z.enum(["no_consent", "unsubscribed", "suppressed_address", "erased", "frequency_cap", "cadence", "canceled"]);
 export type SuppressionReason = z.infer<typeof suppressionReason>;
 
 export const listMessagesSchema = z.strictObject({

@@ -1,16 +1,12 @@
 // The send API's use cases: accept a message (decide now, deliver later), read messages and events.
 // Every request leaves a row: queued, or suppressed with the reason.
-import { config } from "../../platform/config.ts";
 import { AppError, conflict, notFound } from "../../platform/errors.ts";
 import { isUuid } from "../../platform/ids.ts";
-import { messagesOutcome } from "../../platform/metrics.ts";
 import { decodeCursor, toPage } from "../../platform/pagination.ts";
 import { addressHash, sha256 } from "../../platform/secrets.ts";
-import { checkUnhashed, decide } from "../consent/eligibility.ts";
 import { addressKey } from "../customers/email.ts";
-import { scheduleDelivery } from "../delivery/dispatch.ts";
 import { engagementEventsOf, messageEngagement } from "../engagement/engagement.repository.ts";
-import { capEnabled, marketingCounts } from "./frequency-cap.ts";
+import { acceptBatch } from "./accept.ts";
 import * as repo from "./messages.repository.ts";
 import type { ListMessages, SendMessage } from "./messages.schema.ts";
 
@@ -87,31 +83,23 @@ export async function acceptMessage(input: SendMessage, actor: string, idempoten
     throw new AppError("not_found", `${what} does not exist`);
   }
 
-  await checkUnhashed([r.eligibility]);
-  const e = decide(r.topicKind, r.eligibility);
-  let reason: string | null = e.ok ? null : e.reason;
-  if (!reason && r.topicKind === "marketing" && capEnabled()) {
-    const n = (await marketingCounts([r.customerId], true)).get(r.customerId) ?? 0;
-    if (n >= config.FREQUENCY_CAP_COUNT) reason = "frequency_cap";
-  }
-
-  const inserted = await repo.insertMessage({
-    customerId: r.customerId, topicId: r.topicId, templateVersionId: r.templateVersionId, personaKey: r.persona,
-    status: reason ? "suppressed" : "queued", reason, data: input.data ?? {}, idempotencyKey: scopedKey, requestHash,
+  const accepted = await acceptBatch({
+    topic: { id: r.topicId, kind: r.topicKind },
+    templateVersionId: r.templateVersionId,
+    items: [{ customerId: r.customerId, personaKey: r.persona, data: input.data ?? {}, idempotencyKey: scopedKey, requestHash }],
   });
+  const inserted = accepted.rows[0];
   if (!inserted) {
     // A concurrent request with the same key inserted first.
     const prior = await repo.findByIdempotencyKey(scopedKey!);
     if (!prior) throw new AppError("internal", "Idempotency conflict could not be resolved");
     return replay(prior, requestHash!);
   }
-  messagesOutcome.inc({ outcome: reason ? "suppressed" : "accepted" });
-  if (!reason) await scheduleDelivery([inserted.id]);
   const t = inserted.createdAt.toISOString();
   return {
     replayed: false,
     message: {
-      id: inserted.id, status: reason ? "suppressed" : "queued", reason, customerId: r.customerId, campaignId: null,
+      id: inserted.id, status: inserted.status, reason: inserted.reason, customerId: r.customerId, campaignId: null,
       template: input.template, version: r.version, persona: r.persona, topic: input.topic, attempts: 0,
       consentEventId: null, renderedPersona: null, renderedVariant: null,
       createdAt: t, sentAt: null, updatedAt: t,

@@ -1,0 +1,78 @@
+// Child processes shared by the benchmarks: `sink` (an SMTP server counting messages and duplicate
+// Message-IDs) and `raw` (nodemailer's pooled transport, the project's sendRaw, sending BENCH_N
+// pre-built messages of the benchmark's template into the sink: the machine's limit).
+// Started with fork(childScript, [role]).
+import { fileURLToPath } from "node:url";
+import { benchTemplate } from "./content.ts";
+import { cpuMs, peakRss } from "./measure.ts";
+
+export const childScript = fileURLToPath(import.meta.url);
+const role = process.argv[2];
+const N = Number(process.env.BENCH_N ?? 20_000);
+
+if (role === "sink") {
+  const { SMTPServer } = await import("smtp-server");
+  let count = 0;
+  let first = 0;
+  let last = 0;
+  let dupes = 0;
+  let bytes = 0;
+  const seen = new Set<string>();
+  const server = new SMTPServer({
+    authOptional: true, disabledCommands: ["STARTTLS", "AUTH"], logger: false,
+    onData(stream, _session, cb) {
+      let head = "";
+      stream.on("data", (c: Buffer) => {
+        bytes += c.length;
+        if (head.length < 4096) head += c.toString("latin1");
+      });
+      stream.on("end", () => {
+        const id = /^Message-ID:\s*(\S+)/im.exec(head)?.[1] ?? "";
+        if (seen.has(id)) dupes++;
+        seen.add(id);
+        const now = performance.now();
+        if (count === 0) first = now;
+        last = now;
+        count++;
+        cb();
+      });
+    },
+  });
+  server.listen(0, "127.0.0.1", () => process.send!({ port: (server.server.address() as { port: number }).port }));
+  process.on("message", (m: { cmd: string }) => {
+    if (m.cmd === "stats") process.send!({ count, first, last, dupes, bytes, now: performance.now() });
+    if (m.cmd === "reset") {
+      count = 0; dupes = 0; first = 0; last = 0; bytes = 0; seen.clear();
+      process.send!({ reset: true });
+    }
+  });
+} else if (role === "raw") {
+  const { initSecrets } = await import("../../src/platform/secrets.ts");
+  initSecrets(process.env.RAPPORT_SECRET!);
+  const { composeMime } = await import("../../src/modules/delivery/compose.ts");
+  const { sendRaw, closeMailer } = await import("../../src/platform/mailer.ts");
+  const { newId } = await import("../../src/platform/ids.ts");
+  const { renderMessage } = await import("../../src/templates/render.ts");
+  const { unsubscribeUrl, preferencesUrl } = await import("../../src/modules/public-links/public-links.service.ts");
+  // The very messages the pipeline produces (same template, layout, headers and encoding), built
+  // beforehand: the difference to the pipeline is everything but the SMTP hand-off.
+  const template = { id: newId(), key: "receipt", version: 1, ...benchTemplate(), variants: [] };
+  const { prepareTemplate } = await import("../../src/templates/compiled.ts");
+  await prepareTemplate(template);
+  // BENCH_RAW_KIND=marketing builds marketing messages (List-Unsubscribe headers, compliance footer).
+  const kind = process.env.BENCH_RAW_KIND === "marketing" ? ("marketing" as const) : ("transactional" as const);
+  const topic = { id: newId(), key: "receipts", name: "Receipts", kind };
+  const msgs = Array.from({ length: N }, (_, i) => {
+    const id = newId();
+    const customer = { id: newId(), email: `raw-${i}@bench.example`, name: `Customer raw-${i}@bench.example`, locale: null, timezone: null, attributes: {} };
+    const unsub = unsubscribeUrl(customer.id, topic.id, id);
+    const r = renderMessage({ template, customer, persona: null, data: { order: `A-${i}` }, unsubscribeUrl: unsub, preferencesUrl: preferencesUrl(customer.id, id.replace(/-/g, "")), kind: topic.kind });
+    return { to: customer.email, raw: composeMime({ messageId: id, to: customer, subject: r.subject, html: r.html, text: r.text, topic, unsubscribeUrl: unsub }) };
+  });
+  const t0 = performance.now();
+  await Promise.all(msgs.map((m) => sendRaw({ from: "bench@rapport.localhost", to: m.to, raw: m.raw })));
+  const ms = performance.now() - t0;
+  closeMailer();
+  process.send!({ ms, rss: peakRss(process.pid), cpu: cpuMs(process.pid) });
+  setTimeout(() => process.exit(0), 100);
+}

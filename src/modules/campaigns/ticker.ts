@@ -1,0 +1,90 @@
+// Campaign housekeeping, once a second in whichever process holds the Redis lock: a running
+// campaign whose fan-out is done and which has nothing queued or sending left is `completed`
+// (read from the counters, not by counting messages); a running campaign whose last 500 SMTP
+// attempts failed or bounced more than CAMPAIGN_MAX_FAILURE_RATE of the time is paused, with the
+// reason on the campaign (from MIN_ATTEMPTS attempts on, so that one early failure does not stop it);
+// a canceled campaign's messages given back by workers after the cancel are suppressed too.
+import { config } from "../../platform/config.ts";
+import { logger } from "../../platform/logger.ts";
+import { pool } from "../../platform/prisma.ts";
+import { redis } from "../../platform/redis.ts";
+import { liftStop, stopHandoffs } from "../../platform/handoff-gate.ts";
+import { transition } from "./campaigns.repository.ts";
+import { suppressCanceled } from "./fanout.ts";
+
+const INTERVAL_MS = 1000;
+const WINDOW = 500;
+const MIN_ATTEMPTS = 20;
+
+export async function pauseFailing(): Promise<string[]> {
+  const { rows } = await pool.query<{ id: string; bad: number; n: number }>(
+    `SELECT k.id, a.bad, a.n FROM campaigns k
+       CROSS JOIN LATERAL (
+         SELECT count(*) FILTER (WHERE x.type <> 'sent')::int AS bad, count(*)::int AS n FROM (
+           SELECT e.type FROM message_events e JOIN messages m ON m.id = e.message_id
+            WHERE m.campaign_id = k.id AND e.type IN ('sent', 'failed', 'bounced', 'attempt_failed')
+              -- A claim released by the sweep (its worker died) is no SMTP attempt.
+              AND NOT (e.type = 'attempt_failed' AND e.detail LIKE 'claim expired%')
+            ORDER BY e.id DESC LIMIT ${WINDOW}) x) a
+      WHERE k.status = 'running' AND a.n >= ${MIN_ATTEMPTS} AND a.bad > a.n * $1::float8`,
+    [config.CAMPAIGN_MAX_FAILURE_RATE],
+  );
+  const paused: string[] = [];
+  for (const r of rows) {
+    const reason = `failure_rate: ${r.bad} of the last ${r.n} attempts failed or bounced (limit ${Math.round(config.CAMPAIGN_MAX_FAILURE_RATE * 100)}%)`;
+    await stopHandoffs({ campaignId: r.id }, { ttlMs: 0 });
+    if (await transition(r.id, ["running"], "paused", { paused_reason: reason })) paused.push(r.id);
+    else await liftStop({ campaignId: r.id });
+  }
+  return paused;
+}
+
+export async function completeFinished(): Promise<string[]> {
+  const { rows } = await pool.query<{ id: string }>(
+    `UPDATE campaigns k SET status = 'completed', completed_at = now(), updated_at = now()
+      WHERE k.status = 'running' AND k.fanout_done_at IS NOT NULL
+        AND COALESCE((SELECT sum(n) FROM campaign_stats s WHERE s.campaign_id = k.id AND s.bucket = 'queued'), 0) = 0
+      RETURNING k.id`,
+  );
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Messages of a canceled campaign that were claimed when it was canceled come back to `queued` when
+ * their worker gives them up (the hand-off refuses them): they are suppressed here too.
+ */
+export async function sweepCanceled(): Promise<number> {
+  const { rows } = await pool.query<{ id: string }>(
+    `SELECT k.id FROM campaigns k WHERE k.status = 'canceled' AND k.completed_at > now() - interval '1 day'
+        AND COALESCE((SELECT sum(n) FROM campaign_stats s WHERE s.campaign_id = k.id AND s.bucket = 'queued'), 0) > 0`,
+  );
+  let n = 0;
+  for (const r of rows) n += await suppressCanceled(r.id);
+  return n;
+}
+
+export function startCampaignTicker(): { stop(): Promise<void> } {
+  const key = `${config.QUEUE_PREFIX}:campaign-ticker-lock`;
+  let running: Promise<unknown> | null = null;
+  const tick = async () => {
+    if ((await redis().set(key, String(process.pid), "PX", INTERVAL_MS - 50, "NX")) !== "OK") return;
+    const paused = await pauseFailing();
+    if (paused.length) logger.warn({ campaigns: paused }, "campaigns paused: too many failed attempts");
+    await sweepCanceled();
+    const done = await completeFinished();
+    if (done.length) logger.info({ campaigns: done }, "campaigns completed");
+  };
+  const timer = setInterval(() => {
+    if (running) return;
+    running = tick()
+      .catch((err: Error) => logger.error({ err: err.message }, "campaign ticker failed"))
+      .finally(() => (running = null));
+  }, INTERVAL_MS);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
