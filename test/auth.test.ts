@@ -47,6 +47,9 @@ const expected: Record<string, string[]> = {
   "POST /v1/campaigns": AM, "GET /v1/campaigns": AM, "GET /v1/campaigns/:id": AM, "PATCH /v1/campaigns/:id": AM,
   "GET /v1/campaigns/:id/audience": AM, "GET /v1/campaigns/:id/stats": AM, "POST /v1/campaigns/:id/schedule": AM,
   "POST /v1/campaigns/:id/pause": AM, "POST /v1/campaigns/:id/resume": AM, "POST /v1/campaigns/:id/cancel": AM,
+  "POST /v1/webhooks": A, "GET /v1/webhooks": A, "GET /v1/webhooks/:id": A, "PATCH /v1/webhooks/:id": A,
+  "DELETE /v1/webhooks/:id": A, "POST /v1/webhooks/:id/rotate-secret": A, "POST /v1/webhooks/:id/test": A,
+  "GET /v1/webhooks/:id/deliveries": A, "POST /v1/webhooks/:id/deliveries/:deliveryId/replay": A,
 };
 
 describe("auth", () => {

@@ -99,10 +99,10 @@ export function routes(opts: RouteOptions = {}): Router {
   r.get("/v1/messages/:id", allow(M, D), messages.get);
 
   // Outbound webhooks (admin)
-  r.post("/v1/webhooks", allow(), webhooks.create);
+  r.post("/v1/webhooks", allow(), json, webhooks.create);
   r.get("/v1/webhooks", allow(), webhooks.list);
   r.get("/v1/webhooks/:id", allow(), webhooks.get);
-  r.patch("/v1/webhooks/:id", allow(), webhooks.update);
+  r.patch("/v1/webhooks/:id", allow(), json, webhooks.update);
   r.delete("/v1/webhooks/:id", allow(), webhooks.remove);
   r.post("/v1/webhooks/:id/rotate-secret", allow(), webhooks.rotate);
   r.post("/v1/webhooks/:id/test", allow(), webhooks.test);
