@@ -1,7 +1,7 @@
 // Campaign test data through the API: personas, customers with timezones and consent, templates
 // with one variant per persona, and helpers to wait for a campaign's state.
 import { expect } from "vitest";
-import { createCustomer, createPersona, createTemplate, createTopic, setConsent, sleep } from "./fixtures.ts";
+import { createPersona, createTemplate, createTopic, setConsent, sleep } from "./fixtures.ts";
 import type { Harness } from "./harness.ts";
 
 export async function customerIn(h: Harness, opts: { persona?: string; timezone?: string; consent?: string; attributes?: object }) {
