@@ -87,7 +87,7 @@ describe("console journeys", { timeout: 180_000 }, () => {
     await page.goto(`${suite.h.baseUrl}/console/templates/${key}/history?a=2&b=3`);
     expect(await page.textContent("#diff ins")).toContain("For betas");
     await page.close();
-  });
+  }, 180_000);
 
   it("when a customer is found by email, then the profile shows the persona and why, the ledger with its proof and the timeline", async () => {
     const topic = await createTopic(suite.h);

@@ -41,6 +41,8 @@ export function consoleSuite() {
     /** A new page signed in with the key (default: the admin key). */
     async signedIn(key: string = ADMIN_KEY): Promise<Page> {
       const page = await suite.browser.newPage();
+      // A template preview's first preparation starts a worker thread: seconds on a loaded machine.
+      page.setDefaultTimeout(60_000);
       await signIn(page, suite.h.baseUrl, key);
       return page;
     },
