@@ -1,7 +1,7 @@
 import type { Request, Response } from "express";
 import * as webhooks from "../../modules/webhooks/webhooks.service.ts";
 import { createWebhookSchema, deliveriesQuery, updateWebhookSchema } from "../../modules/webhooks/webhooks.schema.ts";
-import { body, idParam, listQuery, query } from "../validate.ts";
+import { body, idParam, listQuery, noQuery, query } from "../validate.ts";
 
 const id = (req: Request) => idParam(req, "Webhook");
 
@@ -13,6 +13,7 @@ export async function list(req: Request, res: Response) {
   res.json(await webhooks.listWebhooks(q.limit, q.cursor));
 }
 export async function get(req: Request, res: Response) {
+  query(req, noQuery);
   res.json(await webhooks.getWebhook(id(req)));
 }
 export async function update(req: Request, res: Response) {
