@@ -3,7 +3,7 @@ import { createCampaignSchema, listCampaignsSchema, updateCampaignSchema } from 
 import * as campaigns from "../../modules/campaigns/campaigns.service.ts";
 import * as lifecycle from "../../modules/campaigns/lifecycle.service.ts";
 import { principal } from "../auth.ts";
-import { body, idParam, query } from "../validate.ts";
+import { body, idParam, noQuery, query } from "../validate.ts";
 
 const id = (req: Request) => idParam(req, "Campaign");
 
@@ -16,15 +16,18 @@ export async function update(req: Request, res: Response) {
   res.json(await campaigns.updateCampaign(campaignId, body(req, updateCampaignSchema)));
 }
 export async function get(req: Request, res: Response) {
+  query(req, noQuery);
   res.json(await campaigns.getCampaign(id(req)));
 }
 export async function list(req: Request, res: Response) {
   res.json(await campaigns.listCampaigns(query(req, listCampaignsSchema)));
 }
 export async function audience(req: Request, res: Response) {
+  query(req, noQuery);
   res.json(await campaigns.campaignAudience(id(req)));
 }
 export async function stats(req: Request, res: Response) {
+  query(req, noQuery);
   res.json(await campaigns.campaignStats(id(req)));
 }
 
