@@ -5,7 +5,7 @@ import type { Browser, Page } from "playwright-core";
 import { launchBrowser } from "./support/browser.ts";
 import { seriousViolations, signIn } from "./support/console.ts";
 import { addTemplateVersion, createPersona, createTemplate, createTopic, setConsent } from "./support/fixtures.ts";
-import { ADMIN_KEY, email, startHarness, type Harness } from "./support/harness.ts";
+import { ADMIN_KEY, email, rid, startHarness, type Harness } from "./support/harness.ts";
 
 let h: Harness;
 let browser: Browser;
@@ -15,8 +15,10 @@ beforeAll(async () => {
   browser = await launchBrowser();
   const topic = await createTopic(h);
   const persona = await createPersona(h);
-  await h.api("PATCH", `/v1/personas/${persona.key}`, { rule: { attr: "plan", op: "eq", value: "pro" }, story: "A story." });
-  const c = (await h.api("POST", "/v1/customers", { email: email("a11y"), name: "Ada", attributes: { plan: "pro" } })).body;
+  // A plan value of this file's own: the database is shared with files that create "pro" customers.
+  const plan = rid("pro-");
+  await h.api("PATCH", `/v1/personas/${persona.key}`, { rule: { attr: "plan", op: "eq", value: plan }, story: "A story." });
+  const c = (await h.api("POST", "/v1/customers", { email: email("a11y"), name: "Ada", attributes: { plan } })).body;
   await setConsent(h, c.id, topic.key, "opted_in");
   const t = await createTemplate(h, { variants: [{ persona: persona.key, subject: "Hi {{customer.name}}" }] });
   await addTemplateVersion(h, t.key, { subject: "Hello again {{customer.name}}" });
