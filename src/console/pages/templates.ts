@@ -58,9 +58,13 @@ async function chosenCustomer(q: string): Promise<{ id?: string; error?: string 
   return found.data[0] ? { id: found.data[0].id } : { error: `No customer with email or external id '${q}'` };
 }
 
-async function previews(key: string, version: number, customer: string) {
+async function previews(key: string, version: number, customer: string, variantPersonas: string[]) {
   const who = await chosenCustomer(customer);
-  const personas = (await personasByPriority()).slice(0, PREVIEWED_PERSONAS);
+  // The personas this version writes for come first (each has its own variant), then the rest by
+  // priority, up to PREVIEWED_PERSONAS.
+  const all = await personasByPriority();
+  const written = new Set(variantPersonas);
+  const personas = [...all.filter((p) => written.has(p.key)), ...all.filter((p) => !written.has(p.key))].slice(0, PREVIEWED_PERSONAS);
   const columns = [{ key: undefined as string | undefined, name: "No persona (base)" }, ...personas.map((p) => ({ key: p.key, name: p.name }))];
   const out = await Promise.all(columns.map(async (c) => {
     try {
@@ -85,7 +89,7 @@ export async function editor(req: Request, res: Response, opts: { draft?: Draft;
   const wanted = str(req.query.version);
   const v = await templates.getTemplate(key, wanted ? Number(wanted) || undefined : undefined);
   const customer = str(req.query.customer).trim().slice(0, 254);
-  const [pv, personas] = await Promise.all([previews(key, v.version, customer), personasByPriority()]);
+  const [pv, personas] = await Promise.all([previews(key, v.version, customer, v.variants.map((x) => x.persona)), personasByPriority()]);
   const draft = opts.draft ?? { name: v.name, subject: v.subject, html: v.html, text: v.text ?? undefined, variants: v.variants };
   renderPage(res, "template-edit", {
     title: `Template ${key}`, nav_current, version: v, customer, ...pv, ...editorData(key, draft, personas), error: opts.error,
