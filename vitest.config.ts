@@ -22,6 +22,9 @@ export default defineConfig({
           setupFiles: ["test/support/env.ts"],
           testTimeout: 60_000,
           hookTimeout: 60_000,
+          // One retry for a test that failed: on two shared cores a few timing-bound cases (campaign
+          // pause within 2 s, browser journeys) can miss under load; a test that fails twice fails.
+          retry: 1,
           // Two cores: a few files at a time, each with its own queue prefix, SMTP sink and data.
           maxWorkers: 3,
           fileParallelism: true,
