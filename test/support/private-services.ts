@@ -115,7 +115,9 @@ export async function startEngine(env: Record<string, string>): Promise<Engine> 
 }
 
 export async function stopEngine(e: Engine): Promise<void> {
-  if (e.exitCode !== null) return;
+  // A child killed by a signal keeps exitCode null (signalCode is set): without this a second stop
+  // would wait forever for an exit that already happened.
+  if (e.exitCode !== null || e.signalCode !== null) return;
   const exited = new Promise((r) => e.once("exit", r));
   e.kill("SIGKILL");
   await exited;
