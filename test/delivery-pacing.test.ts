@@ -2,10 +2,13 @@
 // whole batch), a batch without room gives its slots back, a claim grown old while waiting for a slow
 // server is released instead of used, and an outcome only applies to the claim it was made under.
 import { describe, expect, it } from "vitest";
+import { useIsolatedDatabase } from "./support/env.ts";
 
 // 20 messages per second (a slot every 50 ms, bursts of 100 ms), one SMTP connection, claims that
 // expire after 3 s (so a worker stops using a claim after 1.5 s); set before the modules load config.
 Object.assign(process.env, { SMTP_RATE_PER_SECOND: "20", SMTP_POOL_SIZE: "1", SEND_BATCH_SIZE: "10", SEND_CLAIM_TIMEOUT_MS: "3000" });
+// It runs the sweep with claims of seconds: on the shared database it would take over other files' claims.
+useIsolatedDatabase("sweep_pacing");
 const { sink, useHarness, pool, rid } = await import("./support/harness.ts");
 const f = await import("./support/fixtures.ts");
 const { deliverBatch } = await import("../src/modules/delivery/deliver.service.ts");

@@ -1,6 +1,7 @@
 // The delivery worker against a real SMTP server: retries, bounces, consent re-checks at send time,
 // a worker stopped mid-batch, the sweep, the frequency cap and the shared rate limit.
 import { afterEach, describe, expect, it } from "vitest";
+import { useIsolatedDatabase } from "./support/env.ts";
 
 // Short backoff, small batches and a low rate so that "mid-batch" is observable; set before the
 // application modules load their configuration.
@@ -12,6 +13,8 @@ Object.assign(process.env, {
   FREQUENCY_CAP_COUNT: "2",
   SEND_CLAIM_TIMEOUT_MS: "1000",
 });
+// It runs the sweep with claims of seconds: on the shared database it would take over other files' claims.
+useIsolatedDatabase("sweep_delivery");
 const { sink, useHarness, pool } = await import("./support/harness.ts");
 const f = await import("./support/fixtures.ts");
 const { sweep } = await import("../src/modules/delivery/sweep.ts");

@@ -47,6 +47,8 @@ export interface JobSpec<T> {
   id: string;
   data: T;
   delayMs?: number;
+  /** Absolute due time (ms since the epoch); exact, unlike a delay computed before the call. */
+  at?: number;
 }
 
 // While Redis is away BullMQ waits for it without limit; a request must not. After this long an
@@ -65,11 +67,12 @@ function withinTimeout<T>(p: Promise<T>): Promise<T> {
 export async function enqueue<T extends object>(name: QueueName, jobs: JobSpec<T>[], opts: JobsOptions = {}): Promise<void> {
   for (let i = 0; i < jobs.length; i += 1000) {
     const added = queue(name).addBulk(
-      jobs.slice(i, i + 1000).map((j) => ({
-        name,
-        data: j.data,
-        opts: { ...opts, jobId: safeJobId(j.id), delay: j.delayMs && j.delayMs > 0 ? j.delayMs : undefined },
-      })),
+      jobs.slice(i, i + 1000).map((j) => {
+        // BullMQ runs a job at timestamp + delay: one clock reading for both keeps `at` exact.
+        const now = Date.now();
+        const delay = j.at !== undefined ? j.at - now : j.delayMs;
+        return { name, data: j.data, opts: { ...opts, jobId: safeJobId(j.id), timestamp: now, delay: delay && delay > 0 ? delay : undefined } };
+      }),
     );
     added.catch(() => undefined); // may still settle after the timeout
     await withinTimeout(added);

@@ -18,7 +18,7 @@ export interface WaveJob {
 
 export async function enqueueWave(campaignId: string, waveAt: number, tag = ""): Promise<void> {
   await enqueue<WaveJob>(QueueNames.campaignFanout, [
-    { id: `wave-${campaignId}-${waveAt}${tag}`, data: { campaignId, waveAt }, delayMs: waveAt - Date.now() },
+    { id: `wave-${campaignId}-${waveAt}${tag}`, data: { campaignId, waveAt }, at: waveAt },
   ]);
 }
 
