@@ -132,4 +132,20 @@ describe("auth", () => {
     expect((await h.api("GET", "/v1/customers?limit=1", undefined, { key: created.body.key })).status).toBe(401);
     expect((await h.api("GET", "/v1/api-keys")).body.data.find((k: any) => k.id === created.body.id)).not.toHaveProperty("key");
   });
+
+  it("when a key is revoked by another process (straight in the database), then this process stops admitting it within 5 s", async () => {
+    const created = await h.api("POST", "/v1/api-keys", { name: rid("k-"), role: "developer" });
+    const key = created.body.key as string;
+    expect((await h.api("GET", "/v1/customers?limit=1", undefined, { key })).status).toBe(200);
+    const { pool } = await import("./support/harness.ts");
+    const revokedAt = Date.now();
+    await pool.query("UPDATE api_keys SET revoked_at = now() WHERE id = $1", [created.body.id]);
+    let status = 200;
+    while (status === 200 && Date.now() - revokedAt < 8000) {
+      status = (await h.api("GET", "/v1/customers?limit=1", undefined, { key })).status;
+      if (status === 200) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(status).toBe(401);
+    expect(Date.now() - revokedAt).toBeLessThan(5500);
+  });
 });

@@ -25,6 +25,7 @@ export async function createApiKey(input: { name: string; role: Role }) {
 }
 
 export async function revokeApiKey(id: string): Promise<void> {
+  known.clear(); // this process honours a revocation at once; the others within KEY_CACHE_MS
   const { count } = await db.apiKey.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: new Date() } });
   if (count === 0 && !(await db.apiKey.findUnique({ where: { id } }))) throw notFound("API key", id);
 }
@@ -37,6 +38,12 @@ export async function listApiKeys() {
   }));
 }
 
+// A valid key is looked up once per KEY_CACHE_MS per process, not per request (a query per request
+// was a quarter of the send API's database round trips). A revocation reaches every process within
+// that time: the revoking one at once.
+const KEY_CACHE_MS = 5000;
+const known = new Map<string, { principal: Principal; until: number }>();
+
 // last_used_at is written at most once a minute per key and process: a write per request would
 // double the cost of authentication on the hot send path.
 const lastUsedWritten = new Map<string, number>();
@@ -47,19 +54,26 @@ export async function authenticate(presented: string): Promise<Principal | null>
     return { actor: "admin-key:env", role: "admin", keyId: null };
   }
   if (!presented.startsWith(KEY_PREFIX) || presented.length > 100) return null;
+  const hash = sha256(presented);
+  const now = Date.now();
+  const hit = known.get(hash);
+  if (hit && hit.until > now) return hit.principal;
   // Raw prepared statement: every API request runs this, and Prisma adds ~0.5 ms per query.
   const { rows } = await pool.query<{ id: string; role: Role }>({
     name: "api-key-by-hash",
     text: "SELECT id, role FROM api_keys WHERE hash = $1 AND revoked_at IS NULL",
-    values: [sha256(presented)],
+    values: [hash],
   });
   const row = rows[0];
   if (!row) return null;
-  const now = Date.now();
+  const principal: Principal = { actor: `api-key:${row.id}`, role: row.role, keyId: row.id };
+  // Only valid keys are remembered (an unknown key costs its query each time: no cache to flood).
+  if (known.size > 10_000) known.clear();
+  known.set(hash, { principal, until: now + KEY_CACHE_MS });
   if ((lastUsedWritten.get(row.id) ?? 0) < now - 60_000) {
     if (lastUsedWritten.size > 10_000) lastUsedWritten.clear();
     lastUsedWritten.set(row.id, now);
     void pool.query("UPDATE api_keys SET last_used_at = now() WHERE id = $1", [row.id]).catch(() => undefined);
   }
-  return { actor: `api-key:${row.id}`, role: row.role, keyId: row.id };
+  return principal;
 }

@@ -14,33 +14,45 @@ export interface Resolved {
 
 export type RecipientLookup = { by: "id"; value: string } | { by: "externalId"; value: string } | { by: "emailHash"; value: string };
 
-const recipientWhere = {
-  id: "id = $1::uuid",
-  externalId: "external_id = $1 AND erased_at IS NULL",
-  emailHash: "email_hash = $1 AND erased_at IS NULL",
-} as const;
+export interface SendRef {
+  to: RecipientLookup;
+  topicKey: string;
+  templateKey: string;
+  version: number | null;
+}
 
-/** Customer, persona, topic and pinned template version in one round trip (eligibility: accept.ts). */
-export async function resolveSend(to: RecipientLookup, topicKey: string, templateKey: string, version: number | null): Promise<Resolved> {
+/**
+ * Customer, persona, topic and pinned template version of many send requests in one round trip
+ * (eligibility: accept.ts), in input order. Each recipient lookup runs only for its kind (the
+ * `x.by = ...` filters are evaluated before the scans), each by its own index.
+ */
+export async function resolveSends(refs: SendRef[]): Promise<Resolved[]> {
+  if (refs.length === 0) return [];
+  const col = <T>(f: (r: SendRef) => T) => refs.map(f);
   const { rows } = await pool.query({
-    name: `messages-resolve-${to.by}`,
-    text: `SELECT c.id AS customer_id, p.key AS persona, t.id AS topic_id, t.kind AS topic_kind,
+    name: "messages-resolve-batch",
+    text: `SELECT x.n, c.id AS customer_id, p.key AS persona, t.id AS topic_id, t.kind AS topic_kind,
             v.id AS template_version_id, v.version
-       FROM (SELECT 1) one
-       LEFT JOIN LATERAL (SELECT id, email, email_hash, erased_at, persona_id, rule_persona_id FROM customers
-                           WHERE ${recipientWhere[to.by]} LIMIT 1) c ON true
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[]) WITH ORDINALITY AS x(by, value, topic_key, template_key, version, n)
+       LEFT JOIN LATERAL (
+         SELECT id, persona_id, rule_persona_id FROM customers WHERE x.by = 'id' AND id = CASE WHEN x.by = 'id' THEN x.value::uuid END
+         UNION ALL
+         SELECT id, persona_id, rule_persona_id FROM customers WHERE x.by = 'externalId' AND external_id = x.value AND erased_at IS NULL
+         UNION ALL
+         SELECT id, persona_id, rule_persona_id FROM customers WHERE x.by = 'emailHash' AND email_hash = x.value AND erased_at IS NULL
+         LIMIT 1) c ON true
        LEFT JOIN personas p ON p.id = COALESCE(c.persona_id, c.rule_persona_id)
-       LEFT JOIN topics t ON t.key = $2
+       LEFT JOIN topics t ON t.key = x.topic_key
        LEFT JOIN LATERAL (SELECT v.id, v.version FROM template_versions v JOIN templates tp ON tp.id = v.template_id
-                           WHERE tp.key = $3 AND ($4::int IS NULL OR v.version = $4::int)
-                           ORDER BY v.version DESC LIMIT 1) v ON true`,
-    values: [to.value, topicKey, templateKey, version],
+                           WHERE tp.key = x.template_key AND (x.version IS NULL OR v.version = x.version)
+                           ORDER BY v.version DESC LIMIT 1) v ON true
+      ORDER BY x.n`,
+    values: [col((r) => r.to.by), col((r) => r.to.value), col((r) => r.topicKey), col((r) => r.templateKey), col((r) => r.version)],
   });
-  const r = rows[0];
-  return {
+  return rows.map((r) => ({
     customerId: r.customer_id, persona: r.persona, topicId: r.topic_id, topicKind: r.topic_kind,
     templateVersionId: r.template_version_id, version: r.version,
-  };
+  }));
 }
 
 export interface InsertedMessage {

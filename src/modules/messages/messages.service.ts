@@ -6,7 +6,7 @@ import { decodeCursor, toPage } from "../../platform/pagination.ts";
 import { addressHash, sha256 } from "../../platform/secrets.ts";
 import { addressKey } from "../customers/email.ts";
 import { engagementEventsOf, messageEngagement } from "../engagement/engagement.repository.ts";
-import { acceptBatch } from "./accept.ts";
+import { acceptSend } from "./accept-queue.ts";
 import * as repo from "./messages.repository.ts";
 import type { ListMessages, SendMessage } from "./messages.schema.ts";
 
@@ -74,21 +74,16 @@ export async function acceptMessage(input: SendMessage, actor: string, idempoten
     if (prior) return replay(prior, requestHash!);
   }
 
-  const to = lookup(input.to);
-  const r = await repo.resolveSend(to, input.topic, input.template, input.version ?? null);
+  const { resolved: r, row: inserted } = await acceptSend({
+    to: lookup(input.to), topicKey: input.topic, templateKey: input.template, version: input.version ?? null,
+    item: { data: input.data ?? {}, idempotencyKey: scopedKey, requestHash },
+  });
   if (!r.customerId) throw new AppError("not_found", `${describe(input.to)} does not exist`);
   if (!r.topicId || !r.topicKind) throw notFound("Topic", input.topic);
   if (!r.templateVersionId || r.version === null) {
     const what = input.version ? `Template '${input.template}' version ${input.version}` : `Template '${input.template}'`;
     throw new AppError("not_found", `${what} does not exist`);
   }
-
-  const accepted = await acceptBatch({
-    topic: { id: r.topicId, kind: r.topicKind },
-    templateVersionId: r.templateVersionId,
-    items: [{ customerId: r.customerId, personaKey: r.persona, data: input.data ?? {}, idempotencyKey: scopedKey, requestHash }],
-  });
-  const inserted = accepted.rows[0];
   if (!inserted) {
     // A concurrent request with the same key inserted first.
     const prior = await repo.findByIdempotencyKey(scopedKey!);
