@@ -1,9 +1,11 @@
+import "./support/isolate-webhooks.ts";
 import "./support/webhook-env.ts";
 import { Webhook } from "standardwebhooks";
 import { emitEvents } from "../src/modules/webhooks/emit.ts";
 import { describe, expect, it } from "vitest";
-import { pool, rid } from "./support/harness.ts";
-import { createCustomer, createTopic, setConsent, sleep } from "./support/fixtures.ts";
+import { pool, rid, sink } from "./support/harness.ts";
+import { campaignWorld, createCampaign, customerIn, waitCampaign } from "./support/campaigns.ts";
+import { createCustomer, createTemplate, createTopic, setConsent, sleep, waitForStatus } from "./support/fixtures.ts";
 import { harnessWithReceiver, type ReceivedHook } from "./support/webhook-receiver.ts";
 
 const ctx = harnessWithReceiver();
@@ -78,6 +80,46 @@ describe("outbound webhooks (Standard Webhooks)", () => {
     for (const b of bodies) expect(b.data).toMatchObject({ customerId: c.id, topic: topic.key, topicId: topic.id });
     expect(bodies.find((b) => b.type === "customer.unsubscribed")!.data.source).toBe("test");
     for (const x of hooks) expect(x.body.toLowerCase()).not.toContain(c.email.toLowerCase());
+  });
+
+  it("when messages are sent, fail and bounce and a campaign completes, then message.sent, message.failed, message.bounced and campaign.completed arrive with ids and no address", async () => {
+    const { secret, path } = await register(["message.sent", "message.failed", "message.bounced", "campaign.completed"]);
+    const topic = await createTopic(ctx.h, "transactional", "Receipts");
+    const tpl = await createTemplate(ctx.h);
+    const people = [await createCustomer(ctx.h), await createCustomer(ctx.h), await createCustomer(ctx.h)];
+    const answers: Array<[number, string] | null> = [null, [554, "5.7.1 Rejected by policy"], [550, "5.1.1 <rcpt>: user unknown"]];
+    const ids: string[] = [];
+    for (const [i, c] of people.entries()) {
+      const a = answers[i];
+      if (a) sink.failNext(a[0], a[1]);
+      const r = await ctx.h.api("POST", "/v1/messages", { to: { customerId: c.id }, template: tpl.key, topic: topic.key });
+      expect(r.status, r.text).toBe(202);
+      ids.push(r.body.id);
+      await waitForStatus(ctx.h, r.body.id, [["sent", "failed", "bounced"][i]]);
+    }
+    const w = await campaignWorld(ctx.h, 1);
+    for (let i = 0; i < 2; i++) await customerIn(ctx.h, { persona: w.personas[0], consent: w.topic.key });
+    const camp = await createCampaign(ctx.h, { topic: w.topic.key, template: w.template, audience: { personas: w.personas } });
+    expect((await ctx.h.api("POST", `/v1/campaigns/${camp.id}/schedule`)).status).toBe(200);
+    await waitCampaign(ctx.h, camp.id, (c) => c.status === "completed");
+
+    const bodies = () => ctx.rx.on(path).map((x) => new Webhook(secret).verify(x.body, headersOf(x)) as { type: string; data: Record<string, any> });
+    const until = Date.now() + 15_000;
+    const of = (type: string) => bodies().filter((b) => b.type === type);
+    while (Date.now() < until && (of("message.sent").length < 3 || of("campaign.completed").length < 1 || of("message.bounced").length < 1)) await sleep(50);
+    const byMessage = (type: string, id: string) => of(type).filter((b) => b.data.messageId === id);
+    expect(byMessage("message.sent", ids[0])).toHaveLength(1);
+    expect(byMessage("message.sent", ids[0])[0].data).toMatchObject({ customerId: people[0].id, topicId: topic.id, campaignId: null, attempts: 1, diagnostic: null });
+    expect(byMessage("message.failed", ids[1])).toHaveLength(1);
+    expect(byMessage("message.failed", ids[1])[0].data.diagnostic).toMatch(/5\.7\.1/);
+    expect(byMessage("message.bounced", ids[2])).toHaveLength(1);
+    // The campaign's two messages were sent too, each with the campaign's id.
+    expect(of("message.sent").filter((b) => b.data.campaignId === camp.id)).toHaveLength(2);
+    const done = of("campaign.completed");
+    expect(done).toHaveLength(1);
+    expect(done[0].data).toMatchObject({ campaignId: camp.id, counts: { sent: 2 } });
+    const all = ctx.rx.on(path).map((x) => x.body.toLowerCase()).join("\n");
+    for (const c of people) expect(all).not.toContain(c.email.toLowerCase());
   });
 
   it("when the endpoint answers 500 and then 200, then the delivery is retried after the schedule's delay and both attempts are in the log", async () => {

@@ -2,7 +2,8 @@
 // applied through the real Prisma CLI; dropped again at the end. Files that run the delivery sweep
 // with a claim timeout of seconds get a copy of their own (isolatedDatabase below): the sweep works
 // on the whole database, so on the shared one it would take over other files' claims (a campaign
-// message waiting 8 s for its slot was released and sent twice) and enqueue their queued rows.
+// message waiting 8 s for its slot was released and sent twice) and enqueue their queued rows. The
+// webhook tests count deliveries: on the shared database every other file's events would reach them.
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import pg from "pg";
@@ -20,7 +21,7 @@ async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
 }
 
 /** Keys of the files that get a database of their own (see isolatedDatabase in env.ts). */
-export const ISOLATED = ["sweep_delivery", "sweep_pacing"] as const;
+export const ISOLATED = ["sweep_delivery", "sweep_pacing", "webhooks"] as const;
 
 export default async function setup() {
   const name = `rapport_test_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`;

@@ -7,6 +7,9 @@
 import { config } from "../../platform/config.ts";
 import { logger } from "../../platform/logger.ts";
 import { pool } from "../../platform/prisma.ts";
+import { onCommit, withTransaction } from "../../platform/sql.ts";
+import type { Queryable } from "../delivery/delivery.repository.ts";
+import { enqueueDeliveries, recordEvents } from "../webhooks/emit.ts";
 import { redis } from "../../platform/redis.ts";
 import { liftStop, stopHandoffs } from "../../platform/handoff-gate.ts";
 import { transition } from "./campaigns.repository.ts";
@@ -39,14 +42,34 @@ export async function pauseFailing(): Promise<string[]> {
   return paused;
 }
 
+/** Completes finished campaigns and records their campaign.completed webhook events with the change. */
 export async function completeFinished(): Promise<string[]> {
-  const { rows } = await pool.query<{ id: string }>(
-    `UPDATE campaigns k SET status = 'completed', completed_at = now(), updated_at = now()
-      WHERE k.status = 'running' AND k.fanout_done_at IS NOT NULL
-        AND COALESCE((SELECT sum(n) FROM campaign_stats s WHERE s.campaign_id = k.id AND s.bucket = 'queued'), 0) = 0
-      RETURNING k.id`,
+  return withTransaction(async (c) => {
+    const { rows } = await c.query<{ id: string; completed_at: Date }>(
+      `UPDATE campaigns k SET status = 'completed', completed_at = now(), updated_at = now()
+        WHERE k.status = 'running' AND k.fanout_done_at IS NOT NULL
+          AND COALESCE((SELECT sum(n) FROM campaign_stats s WHERE s.campaign_id = k.id AND s.bucket IN ('queued', 'sending')), 0) = 0
+        RETURNING k.id, k.completed_at`,
+    );
+    if (rows.length === 0) return [];
+    const counts = await campaignCounts(c, rows.map((r) => r.id));
+    const deliveries = await recordEvents(c, rows.map((r) => ({
+      type: "campaign.completed", at: r.completed_at, data: { campaignId: r.id, counts: counts.get(r.id) ?? {} },
+    })));
+    if (deliveries.length) onCommit(c, () => enqueueDeliveries(deliveries));
+    return rows.map((r) => r.id);
+  });
+}
+
+/** Final message counts per campaign by bucket (status, or suppressed:<reason>), from the counters. */
+async function campaignCounts(c: Queryable, ids: string[]): Promise<Map<string, Record<string, number>>> {
+  const { rows } = await c.query<{ campaign_id: string; bucket: string; n: number }>(
+    `SELECT campaign_id, bucket, sum(n)::int AS n FROM campaign_stats WHERE campaign_id = ANY($1::uuid[]) GROUP BY 1, 2`,
+    [ids],
   );
-  return rows.map((r) => r.id);
+  const out = new Map<string, Record<string, number>>();
+  for (const r of rows) out.set(r.campaign_id, { ...out.get(r.campaign_id), [r.bucket]: r.n });
+  return out;
 }
 
 /**

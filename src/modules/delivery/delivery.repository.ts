@@ -129,10 +129,20 @@ const eventOf: Record<OutcomeKind, string | null> = {
  * released them are left alone.
  */
 export async function writeOutcomes(outcomes: Outcome[], q: Queryable = pool): Promise<Set<string>> {
-  if (outcomes.length === 0) return new Set();
+  return (await writeOutcomesWithEvents(outcomes, q)).updated;
+}
+
+/**
+ * writeOutcomes, also returning the webhook deliveries (message.sent, message.failed,
+ * message.bounced) the same statement recorded for subscribed endpoints, for the caller to enqueue:
+ * an event exists exactly when its status change does. The body has eventBody()'s shape
+ * ({type, timestamp, data}; webhooks/emit.ts), built here so that no extra round trip is needed.
+ */
+export async function writeOutcomesWithEvents(outcomes: Outcome[], q: Queryable = pool): Promise<{ updated: Set<string>; deliveries: string[] }> {
+  if (outcomes.length === 0) return { updated: new Set(), deliveries: [] };
   const col = <T>(f: (o: Outcome) => T) => outcomes.map(f);
   const bounced = [...new Set(outcomes.filter((o) => o.kind === "bounced" && o.addressHash).map((o) => o.addressHash!))];
-  const { rows } = await q.query<{ id: string }>({
+  const { rows } = await q.query<{ id: string; delivery: boolean }>({
     name: "delivery-outcomes",
     text: `WITH v AS (
        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::timestamptz[], $9::timestamptz[],
@@ -152,15 +162,24 @@ export async function writeOutcomes(outcomes: Outcome[], q: Queryable = pool): P
          rendered_variant = CASE WHEN v.inc = 1 THEN v.variant ELSE m.rendered_variant END,
          updated_at = now()
        FROM v WHERE m.id = v.id AND m.status = 'sending' AND m.claimed_at = v.claim
-       RETURNING m.id, m.customer_id),
+       RETURNING m.id, m.customer_id, m.campaign_id, m.topic_id, m.status, m.attempts, m.last_error),
      e AS (
        INSERT INTO message_events (message_id, customer_id, type, detail, created_at)
        SELECT u.id, u.customer_id, v.event, v.detail, now() FROM u JOIN v ON v.id = u.id WHERE v.event IS NOT NULL),
      s AS (
        INSERT INTO suppressions (address_hash, reason, detail, created_at)
        SELECT h, 'hard_bounce', 'smtp', now() FROM unnest($8::text[]) AS h
-       ON CONFLICT (address_hash) DO NOTHING)
-     SELECT id FROM u`,
+       ON CONFLICT (address_hash) DO NOTHING),
+     w AS (
+       INSERT INTO webhook_deliveries (webhook_id, event_type, body)
+       SELECT wh.id, x.type, json_build_object('type', x.type, 'timestamp', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                'data', json_build_object('messageId', u.id, 'customerId', u.customer_id, 'campaignId', u.campaign_id, 'topicId', u.topic_id,
+                                          'attempts', u.attempts, 'diagnostic', CASE WHEN u.status <> 'sent' THEN u.last_error END))::text
+         FROM u CROSS JOIN LATERAL (SELECT 'message.' || u.status::text AS type) x
+         JOIN webhooks wh ON wh.disabled_at IS NULL AND x.type = ANY(wh.events)
+        WHERE u.status IN ('sent', 'failed', 'bounced')
+       RETURNING id)
+     SELECT id, false AS delivery FROM u UNION ALL SELECT id, true FROM w`,
     values: [
       col((o) => o.id),
       col((o) => statusOf[o.kind]),
@@ -176,7 +195,7 @@ export async function writeOutcomes(outcomes: Outcome[], q: Queryable = pool): P
       col((o) => o.proof?.variant ?? null),
     ],
   });
-  return new Set(rows.map((r) => r.id));
+  return { updated: new Set(rows.filter((r) => !r.delivery).map((r) => r.id)), deliveries: rows.filter((r) => r.delivery).map((r) => r.id) };
 }
 
 /**

@@ -6,7 +6,8 @@ import { config } from "../../platform/config.ts";
 import { isConnectionError } from "../../platform/errors.ts";
 import { logger } from "../../platform/logger.ts";
 import { redis } from "../../platform/redis.ts";
-import { writeOutcomes, type Outcome } from "./delivery.repository.ts";
+import { enqueueDeliveries } from "../webhooks/emit.ts";
+import { writeOutcomesWithEvents, type Outcome } from "./delivery.repository.ts";
 
 interface Pending {
   outcome: Outcome;
@@ -37,8 +38,10 @@ export const unwrittenKey = () => `${config.QUEUE_PREFIX}:delivery-unwritten-out
 async function writeWithRetry(batch: Pending[]): Promise<void> {
   for (let i = 0; batch.length > 0; i++) {
     try {
-      const updated = await writeOutcomes(batch.map((p) => p.outcome));
+      const { updated, deliveries } = await writeOutcomesWithEvents(batch.map((p) => p.outcome));
       failing = false;
+      // Never throws (the sweep enqueues deliveries that missed their job).
+      if (deliveries.length > 0) void enqueueDeliveries(deliveries, 0, `o${Date.now().toString(36)}`);
       for (const p of batch) p.resolve(updated.has(p.outcome.id));
       return;
     } catch (err) {
