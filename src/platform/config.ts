@@ -103,6 +103,8 @@ const schema = z.object({
   WEBHOOK_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
   // A running campaign pauses itself when more than this share of its last 500 SMTP attempts failed
   // or bounced (checked once a second, from 20 attempts on).
+  // A fan-out whose checkpoint has not moved for this long is started again (its job was lost).
+  CAMPAIGN_FANOUT_STALL_MS: z.coerce.number().int().min(1000).default(30_000),
   CAMPAIGN_MAX_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0.1),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });

@@ -19,8 +19,8 @@ export interface FanoutJob {
   campaignId: string;
 }
 
-async function enqueueFanout(campaignId: string, delayMs = 0): Promise<void> {
-  await enqueue<FanoutJob>(QueueNames.campaignFanout, [{ id: `fanout-${campaignId}-${Date.now().toString(36)}`, data: { campaignId }, delayMs }]);
+export async function enqueueFanout(campaignId: string, delayMs = 0, tag = Date.now().toString(36)): Promise<void> {
+  await enqueue<FanoutJob>(QueueNames.campaignFanout, [{ id: `fanout-${campaignId}-${tag}`, data: { campaignId }, delayMs }]);
 }
 
 /**

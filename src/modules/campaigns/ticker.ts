@@ -14,10 +14,13 @@ import { redis } from "../../platform/redis.ts";
 import { liftStop, stopHandoffs } from "../../platform/handoff-gate.ts";
 import { transition } from "./campaigns.repository.ts";
 import { suppressCanceled } from "./fanout.ts";
+import { enqueueFanout } from "./lifecycle.service.ts";
 
 const INTERVAL_MS = 1000;
 const WINDOW = 500;
 const MIN_ATTEMPTS = 20;
+/** A page takes well under a second; a checkpoint this old means its job is gone. */
+const FANOUT_STALL_MS = config.CAMPAIGN_FANOUT_STALL_MS;
 
 export async function pauseFailing(): Promise<string[]> {
   const { rows } = await pool.query<{ id: string; bad: number; n: number }>(
@@ -73,6 +76,25 @@ async function campaignCounts(c: Queryable, ids: string[]): Promise<Map<string, 
 }
 
 /**
+ * A fan-out whose job was lost (Redis restarted empty) or whose worker died: its campaign is due,
+ * not done, and its checkpoint has not moved for FANOUT_STALL_MS. A new job resumes from the
+ * checkpoint; should the old one still be alive, both only repeat pages, which insert nothing twice.
+ */
+export async function resumeStalledFanouts(): Promise<string[]> {
+  const { rows } = await pool.query<{ id: string }>(
+    `UPDATE campaigns SET updated_at = now()
+      WHERE status IN ('scheduled', 'running') AND fanout_done_at IS NULL AND fanout_max_customer_id IS NOT NULL
+        -- Due for long enough that its own delayed job had its chance (local time: fanned out at once).
+        AND (local_time IS NOT NULL OR scheduled_at IS NULL OR scheduled_at <= now() - make_interval(secs => $1::double precision / 1000))
+        AND updated_at < now() - make_interval(secs => $1::double precision / 1000)
+      RETURNING id`,
+    [FANOUT_STALL_MS],
+  );
+  for (const r of rows) await enqueueFanout(r.id, 0, `resume-${Date.now().toString(36)}`);
+  return rows.map((r) => r.id);
+}
+
+/**
  * Messages of a canceled campaign that were claimed when it was canceled come back to `queued` when
  * their worker gives them up (the hand-off refuses them): they are suppressed here too.
  */
@@ -94,6 +116,8 @@ export function startCampaignTicker(): { stop(): Promise<void> } {
     const paused = await pauseFailing();
     if (paused.length) logger.warn({ campaigns: paused }, "campaigns paused: too many failed attempts");
     await sweepCanceled();
+    const resumed = await resumeStalledFanouts();
+    if (resumed.length) logger.warn({ campaigns: resumed }, "campaign fan-outs resumed after their job stalled");
     const done = await completeFinished();
     if (done.length) logger.info({ campaigns: done }, "campaigns completed");
   };

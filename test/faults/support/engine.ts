@@ -129,6 +129,8 @@ export class Engine {
 }
 
 export interface Audience {
+  /** The customers' `cohort` attribute. */
+  tag: string;
   topic: string;
   template: string;
   customers: Array<{ id: string; email: string }>;
@@ -142,14 +144,15 @@ export async function seed(e: Engine, n: number, tag = randomBytes(3).toString("
   expect201(await e.api("POST", "/v1/templates", { key: template, name: "T", subject: "Hello {{customer.name}}", html: "<p>Hi {{customer.name}}</p>" }));
   const emails = Array.from({ length: n }, (_, i) => `f-${tag}-${i}@example.com`);
   for (let i = 0; i < n; i += 10_000) {
-    const customers = emails.slice(i, i + 10_000).map((email) => ({ email, name: "Fay", consents: [{ topic, status: "opted_in", source: "fault-suite", proof: "seed" }] }));
+    // The cohort attribute lets a campaign's rule pick exactly this seed's customers.
+    const customers = emails.slice(i, i + 10_000).map((email) => ({ email, name: "Fay", attributes: { cohort: tag }, consents: [{ topic, status: "opted_in", source: "fault-suite", proof: "seed" }] }));
     const r = await e.api("POST", "/v1/customers/import", { customers });
     if (r.status !== 202) throw new Error(`import: ${r.status} ${JSON.stringify(r.body)}`);
     await waitUntil(async () => ["completed", "failed"].includes((await e.api("GET", `/v1/imports/${r.body.id}`)).body.status), "the import", 120_000, 250);
   }
   const { rows } = await e.db.query<{ id: string; email: string }>("SELECT id, email FROM customers WHERE email = ANY($1::text[])", [emails]);
   if (rows.length !== n) throw new Error(`seeded ${rows.length} of ${n} customers`);
-  return { topic, template, customers: rows };
+  return { tag, topic, template, customers: rows };
 }
 
 function expect201(r: ApiAnswer) {
@@ -198,9 +201,9 @@ export function acceptedCopies(sink: SmtpSink): Map<string, number> {
 }
 
 /** This file's SMTP sink (started now) and engine (started before its tests, stopped after them). */
-export async function useEngine(workers: number): Promise<{ sink: SmtpSink; e: Engine }> {
+export async function useEngine(workers: number, env?: Record<string, string>): Promise<{ sink: SmtpSink; e: Engine }> {
   const sink = await new SmtpSink({ parse: false }).start();
-  const e = lateBound(() => Engine.start(sink, { workers }), async (x) => {
+  const e = lateBound(() => Engine.start(sink, { workers, env }), async (x) => {
     await x.stop();
     await sink.close();
   }, "the engine", 400_000);
