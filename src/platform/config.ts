@@ -25,6 +25,8 @@ const schema = z.object({
   SMTP_POOL_SIZE: z.coerce.number().int().min(1).max(50).default(5),
   // Messages per second handed to the SMTP transport across all worker processes.
   SMTP_RATE_PER_SECOND: z.coerce.number().int().min(1).max(100000).default(1000),
+  // Share of SMTP_RATE_PER_SECOND that campaigns may not use: kept for transactional mail and the send API.
+  SMTP_TRANSACTIONAL_RESERVE: z.coerce.number().min(0.01).max(0.9).default(0.1),
   DEV_SMTP_PORT: z.coerce.number().int().min(0).max(65535).default(2525),
   RAPPORT_PUBLIC_URL: z.string().url().optional(),
   RAPPORT_ADMIN_KEY: z.string().min(24, "RAPPORT_ADMIN_KEY must be at least 24 characters").optional(),

@@ -63,6 +63,16 @@ const transportBucket = (): Bucket => ({ key: transportKey(), intervalMs: 1000 /
 export const campaignKey = (campaignId: string) => `${config.QUEUE_PREFIX}:campaign-rate:${campaignId}`;
 export const campaignBucket = (campaignId: string, perMinute: number): Bucket => ({ key: campaignKey(campaignId), intervalMs: 60_000 / perMinute });
 
+/**
+ * All campaigns together take at most (1 - SMTP_TRANSACTIONAL_RESERVE) of the transport's rate: the
+ * rest is kept for transactional mail and the send API, whose messages then never queue behind a
+ * campaign's backlog in the transport's bucket.
+ */
+export const campaignLaneBucket = (): Bucket => ({
+  key: `${transportKey()}:campaigns`,
+  intervalMs: 1000 / (config.SMTP_RATE_PER_SECOND * (1 - config.SMTP_TRANSACTIONAL_RESERVE)),
+});
+
 /** Reserves up to n sends in the bucket (default: the SMTP transport's), only those due within maxWaitMs. */
 export async function reserveSends(n: number, maxWaitMs: number, bucket: Bucket = transportBucket()): Promise<Reservation> {
   const interval = bucket.intervalMs;

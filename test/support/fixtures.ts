@@ -86,20 +86,25 @@ export async function waitForStatus(h: Harness, id: string, statuses: string[], 
   throw new Error(`message ${id} did not reach ${statuses.join("|")}; last: ${JSON.stringify(last?.body)}`);
 }
 
-export { sleep } from "./wait.ts";
+import { sleep } from "./wait.ts";
+export { sleep };
 
 /**
  * n new customers opted in to the topic in one JSON import (processed here, so workers may be
  * stopped): much cheaper than 2n API calls when a test needs hundreds.
  */
-export async function importOptedIn(h: Harness, topicKey: string, n: number) {
+export async function importOptedIn(h: Harness, topicKey: string, n: number, attributes?: Record<string, unknown>) {
   const emails = Array.from({ length: n }, () => `c-${randomBytes(6).toString("hex")}@example.com`);
   const r = await h.api("POST", "/v1/customers/import", {
-    customers: emails.map((email) => ({ email, name: "Ada", consents: [{ topic: topicKey, status: "opted_in", source: "test", proof: "form v1" }] })),
+    customers: emails.map((email) => ({ email, name: "Ada", ...(attributes ? { attributes } : {}), consents: [{ topic: topicKey, status: "opted_in", source: "test", proof: "form v1" }] })),
   });
   expect(r.status, r.text).toBe(202);
   const { processImport } = await import("../../src/modules/imports/imports.service.ts");
   await processImport(r.body.id);
+  // A worker may hold the same import's job: it is done when the import says so.
+  for (let until = Date.now() + 60_000; Date.now() < until; await sleep(50)) {
+    if ((await h.api("GET", `/v1/imports/${r.body.id}`)).body.status === "completed") break;
+  }
   const { rows } = await pool.query<{ id: string; email: string }>("SELECT id, email FROM customers WHERE email = ANY($1::text[])", [emails]);
   expect(rows).toHaveLength(n);
   const byEmail = new Map(rows.map((x) => [x.email, x.id]));

@@ -11,7 +11,7 @@ import { handOff, maxClaimAgeMs, settleWithout, track, type BatchReport, type Ha
 import { recordOutcomes } from "./outcome-writer.ts";
 import { prepareBatch } from "./prepare.ts";
 import { reserveSends } from "../../platform/smtp-rate-limit.ts";
-import { combine, reserveCampaignSlots } from "./campaign-slots.ts";
+import { CAMPAIGN_AHEAD_MS, combine, reserveCampaignSlots } from "./campaign-slots.ts";
 
 export type { BatchReport } from "./handoff.ts";
 
@@ -46,7 +46,9 @@ export async function deliverBatch(ids: string[], hooks: BatchHooks = {}): Promi
     const maxWait = () => Math.max(0, maxClaimAgeMs() - (Date.now() - claimed[0].claimedAtMs) - margin);
     // Campaigns with their own rate limit take a slot in their bucket first (campaign-slots.ts).
     const c = await reserveCampaignSlots(p.ready, maxWait());
-    const transport = await reserveSends(c.ready.length, maxWait());
+    // Campaign messages book transport slots at most CAMPAIGN_AHEAD_MS ahead too (campaign-slots.ts).
+    const campaign = claimed.some((m) => m.campaignId);
+    const transport = await reserveSends(c.ready.length, campaign ? Math.min(maxWait(), CAMPAIGN_AHEAD_MS) : maxWait());
     const slots = combine(transport, c.notBefore);
     // The rest goes back to `queued` now, due when the rate limit will have room for it.
     const defer = (ms: ClaimedMessage[], retryIn: number) => {
