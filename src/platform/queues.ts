@@ -49,6 +49,8 @@ export interface JobSpec<T> {
   delayMs?: number;
   /** Absolute due time (ms since the epoch); exact, unlike a delay computed before the call. */
   at?: number;
+  /** BullMQ priority (1 = first; jobs without one are taken before any prioritized job). */
+  priority?: number;
 }
 
 // While Redis is away BullMQ waits for it without limit; a request must not. After this long an
@@ -71,12 +73,21 @@ export async function enqueue<T extends object>(name: QueueName, jobs: JobSpec<T
         // BullMQ runs a job at timestamp + delay: one clock reading for both keeps `at` exact.
         const now = Date.now();
         const delay = j.at !== undefined ? j.at - now : j.delayMs;
-        return { name, data: j.data, opts: { ...opts, jobId: safeJobId(j.id), timestamp: now, delay: delay && delay > 0 ? delay : undefined } };
+        return { name, data: j.data, opts: { ...opts, jobId: safeJobId(j.id), timestamp: now, delay: delay && delay > 0 ? delay : undefined, priority: j.priority } };
       }),
     );
     added.catch(() => undefined); // may still settle after the timeout
     await withinTimeout(added);
   }
+}
+
+/** BullMQ's highest priority number. */
+export const MAX_PRIORITY = 2_097_152;
+
+/** The priority of the first prioritized job waiting in the queue, or null when none waits. */
+export async function firstWaitingPriority(name: QueueName): Promise<number | null> {
+  const [first] = await queue(name).getPrioritized(0, 0);
+  return first ? first.priority : null;
 }
 
 export async function closeQueues(): Promise<void> {

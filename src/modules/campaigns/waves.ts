@@ -31,7 +31,7 @@ export async function scheduleWaves(campaignId: string, rows: Array<{ id: string
     if (t <= Date.now() + NOW_MS) now.push(r.id);
     else later.add(Math.ceil(t / 1000) * 1000);
   }
-  if (now.length > 0) await enqueueDelivery(now, { tag: `c${Date.now().toString(36)}`, lane: "campaign" });
+  if (now.length > 0) await enqueueDelivery(now, { tag: `c${Date.now().toString(36)}`, lane: "campaign", campaignId });
   // Same instant from many pages: one job (BullMQ keeps the first job of an id).
   for (const at of later) await enqueueWave(campaignId, at);
 }
@@ -49,7 +49,7 @@ export async function runWave(campaignId: string): Promise<number> {
       [campaignId, after],
     );
     if (rows.length === 0) return total;
-    await enqueueDelivery(rows.map((r) => r.id), { tag: `w${Date.now().toString(36)}`, lane: "campaign" });
+    await enqueueDelivery(rows.map((r) => r.id), { tag: `w${Date.now().toString(36)}`, lane: "campaign", campaignId });
     total += rows.length;
     after = rows[rows.length - 1].id;
   }

@@ -3,7 +3,8 @@
 // Jobs carry ids only. The database row is the truth: an id whose job is lost is found by the sweep.
 import { config } from "../../platform/config.ts";
 import { logger } from "../../platform/logger.ts";
-import { enqueue, QueueNames, type JobSpec } from "../../platform/queues.ts";
+import { enqueue, firstWaitingPriority, MAX_PRIORITY, QueueNames, type JobSpec } from "../../platform/queues.ts";
+import { runScript } from "../../platform/redis.ts";
 
 export interface DeliveryJob {
   ids: string[];
@@ -34,15 +35,33 @@ export type Lane = "api" | "campaign";
  */
 const laneQueue = { api: QueueNames.messageDelivery, campaign: QueueNames.campaignDelivery } as const;
 
-export async function enqueueDelivery(ids: string[], opts: { tag?: string; delayMs?: number; lane?: Lane } = {}): Promise<void> {
-  const jobs: JobSpec<DeliveryJob>[] = chunks(ids).map((c) => ({
+export async function enqueueDelivery(ids: string[], opts: { tag?: string; delayMs?: number; lane?: Lane; campaignId?: string } = {}): Promise<void> {
+  const parts = chunks(ids);
+  const first = opts.campaignId ? await campaignTurns(opts.campaignId, parts.length) : null;
+  const jobs: JobSpec<DeliveryJob>[] = parts.map((c, i) => ({
     id: ["md", opts.tag, c[0], String(c.length)].filter(Boolean).join("-"),
     data: { ids: c },
     delayMs: opts.delayMs,
+    priority: first === null ? undefined : Math.min(MAX_PRIORITY, first + i),
   }));
   // Job-level retries only cover infrastructure errors (the database was down); SMTP outcomes are
   // handled per message by the worker itself.
   await enqueue(laneQueue[opts.lane ?? "api"], jobs, { attempts: 5, backoff: { type: "exponential", delay: 1000, jitter: 0.5 } });
+}
+
+// Fair share between running campaigns: each campaign numbers its delivery jobs 1, 2, 3 ... from
+// where the lane stands when it starts (the first prioritized job still waiting), and that number is
+// the job's BullMQ priority. Jobs of equal number go in arrival order, so two campaigns' backlogs
+// interleave job by job instead of the later one waiting for the whole of the earlier one. (Retries
+// and released messages carry no priority: BullMQ takes those first.)
+const TURNS = `
+local cur = math.max(tonumber(redis.call('GET', KEYS[1]) or ARGV[2]), tonumber(ARGV[2]))
+redis.call('SET', KEYS[1], cur + tonumber(ARGV[1]), 'PX', 86400000)
+return cur`;
+
+async function campaignTurns(campaignId: string, n: number): Promise<number> {
+  const level = (await firstWaitingPriority(laneQueue.campaign)) ?? 1;
+  return Number(await runScript(TURNS, [`${config.QUEUE_PREFIX}:campaign-turn:${campaignId}`], [n, level]));
 }
 
 /** Enqueues, or logs and reports false (enqueue() gives up after a few seconds without Redis). */
