@@ -10,7 +10,9 @@ import type { PreparedVersion } from "./prepare.ts";
 import type { SerialisedError, WorkerReply } from "./prepare.worker.ts";
 import type { TemplateParts } from "./validate.ts";
 
-const entry = new URL("./prepare.worker.mjs", import.meta.url);
+// From the sources (tsx) the thread registers tsx first (the .mjs); from the build (dist/, plain
+// JavaScript) it runs the compiled entry directly.
+const entry = new URL(import.meta.url.endsWith(".js") ? "./prepare.worker.js" : "./prepare.worker.mjs", import.meta.url);
 /** Heap per thread: a job that needs more is stopped like a slow one. */
 const HEAP_MB = 512;
 
