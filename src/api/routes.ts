@@ -75,6 +75,8 @@ export function routes(opts: RouteOptions = {}): Router {
   r.put("/v1/customers/:id/consents/:topicKey", allow(D), json, consents.put);
   r.get("/v1/customers/:id/consent-events", allow(M, D), consents.ledger);
   r.get("/v1/customers/:id/consent-events/verify", allow(M, D), consents.verify);
+  r.get("/v1/customers/:id/cadence", allow(M, D), consents.getCadenceState);
+  r.put("/v1/customers/:id/cadence", allow(D), json, consents.putCadence);
 
   // Personas (marketers; membership lists customers, which marketers may read)
   r.post("/v1/personas", allow(M), json, personas.create);

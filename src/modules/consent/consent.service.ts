@@ -116,7 +116,7 @@ export async function listConsentEvents(customerId: string) {
   const open = (v: string | null) => (v ? decrypt(v, key) : null);
   return rows.map((r) => ({
     id: r.id.toString(),
-    topic: r.topic.key,
+    topic: r.topic?.key ?? null,
     channel: r.channel,
     action: r.action,
     status: r.status,
@@ -125,6 +125,8 @@ export async function listConsentEvents(customerId: string) {
     ip: open(r.ipEnc),
     userAgent: open(r.userAgentEnc),
     wording: r.wording,
+    // Customer-wide rows (cadence_changed, paused, resumed): the new cadence or the pause's end.
+    ...(r.value === null ? {} : { value: r.value }),
     actor: r.actor,
     createdAt: r.createdAt.toISOString(),
   }));

@@ -39,7 +39,7 @@ export async function timeline(customerId: string, limit: number, cursor?: { at:
         WHERE g.customer_id = $1
        UNION ALL
        SELECT 'consent', ce.action, ce.created_at, ce.id::text, NULL, t.key, NULL, NULL, NULL, ce.source, NULL, NULL, NULL, NULL, NULL
-         FROM consent_events ce JOIN topics t ON t.id = ce.topic_id
+         FROM consent_events ce LEFT JOIN topics t ON t.id = ce.topic_id
         WHERE ce.customer_id = $1
      ) x
      WHERE ($2::timestamptz IS NULL OR (x.at, x.kind || '|' || x.row_id) < ($2::timestamptz, $3::text))

@@ -130,7 +130,7 @@ export async function handOff(batch: ReadyMessage[], slots: Reservation, s: Hand
 async function sendOne(x: ReadyMessage, s: HandoffState, release: () => void, epoch: string): Promise<void> {
   const { m, raw } = x;
   try {
-    const gate = await admitHandoff({ messageId: m.id, customerId: m.customerId, topicId: m.topic.id, campaignId: m.campaignId }, epoch);
+    const gate = await admitHandoff({ messageId: m.id, customerId: m.customerId, topicId: m.topic.id, campaignId: m.campaignId, marketing: m.topic.kind === "marketing" }, epoch);
     // The admission took a round trip: the claim must still be young enough right before SMTP.
     const tooOld = Date.now() - m.claimedAtMs > maxClaimAgeMs() || workersStopping();
     if (gate.admission !== "admitted" || tooOld || s.halted || outcomeWritesFailing()) {
