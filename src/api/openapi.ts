@@ -6,6 +6,7 @@ import { createApiKeySchema } from "../modules/api-keys/api-keys.schema.ts";
 import { createCampaignSchema, listCampaignsSchema, updateCampaignSchema } from "../modules/campaigns/campaigns.schema.ts";
 import { putCadenceSchema, putConsentSchema } from "../modules/consent/consent.schema.ts";
 import { createCustomerSchema, listCustomersQuery, updateCustomerSchema } from "../modules/customers/customers.schema.ts";
+import { listFeedbackQuery } from "../modules/feedback/feedback.schema.ts";
 import { jsonImportSchema } from "../modules/imports/imports.schema.ts";
 import { listMessagesSchema, sendMessageSchema } from "../modules/messages/messages.schema.ts";
 import { createPersonaSchema, updatePersonaSchema } from "../modules/personas/personas.schema.ts";
@@ -40,6 +41,7 @@ const queries: Record<string, z.ZodObject> = {
   "GET /v1/customers": listCustomersQuery,
   "GET /v1/messages": listMessagesSchema,
   "GET /v1/campaigns": listCampaignsSchema,
+  "GET /v1/feedback": listFeedbackQuery,
 };
 
 const jsonSchema = (s: z.ZodType) => z.toJSONSchema(s, { io: "input", unrepresentable: "any", target: "openapi-3.0" });

@@ -10,6 +10,7 @@ import * as confirm from "./handlers/confirm.ts";
 import * as preferences from "./handlers/preferences.ts";
 import * as consents from "./handlers/consents.ts";
 import * as customers from "./handlers/customers.ts";
+import * as feedback from "./handlers/feedback.ts";
 import * as devOutbox from "./handlers/dev-outbox.ts";
 import * as docs from "./handlers/docs.ts";
 import * as health from "./handlers/health.ts";
@@ -99,6 +100,9 @@ export function routes(opts: RouteOptions = {}): Router {
   r.post("/v1/messages", allow(D), json, messages.send);
   r.get("/v1/messages", allow(M, D), messages.list);
   r.get("/v1/messages/:id", allow(M, D), messages.get);
+
+  // Feedback from the unsubscribe page and the preference center (marketers)
+  r.get("/v1/feedback", allow(M), feedback.list);
 
   // Outbound webhooks (admin)
   r.post("/v1/webhooks", allow(), json, webhooks.create);
