@@ -4,9 +4,9 @@ import { notFound } from "../../platform/errors.ts";
 import { liftStop, stopHandoffs } from "../../platform/handoff-gate.ts";
 import { logger } from "../../platform/logger.ts";
 import { db } from "../../platform/prisma.ts";
-import { enqueue, QueueNames } from "../../platform/queues.ts";
 import { decrypt } from "../../platform/secrets.ts";
 import { withTransaction } from "../../platform/sql.ts";
+import { requestConfirmation } from "./confirmation-message.ts";
 import { lockConsent, recordConsentChanges, type ConsentStatus } from "./consent.repository.ts";
 
 export interface SetConsentInput {
@@ -84,11 +84,9 @@ export async function setConsent(input: SetConsentInput): Promise<ConsentView> {
   if (outcome.status === "pending" && input.status === "opted_in") {
     // A new request sends its confirmation; asking again while pending re-sends it (the first email
     // may be lost, or the enqueue may have failed after the commit), at most once per 10 minutes.
-    const since = outcome.updatedAt.getTime();
+    // It is a message (confirmation-message.ts): on the timeline, rate-limited, retried, fenced.
     const resend = outcome.changed ? "" : `-r${Math.floor(Date.now() / 600_000)}`;
-    await enqueue(QueueNames.consentConfirmation, [
-      { id: `confirm-${customer.id}-${topic.id}-${since}${resend}`, data: { customerId: customer.id, topicId: topic.id } },
-    ]);
+    await requestConfirmation(customer, topic, wordingOf(topic), outcome.updatedAt, resend);
   }
   return { topic: topic.key, channel, status: outcome.status, updatedAt: outcome.updatedAt.toISOString() };
 }

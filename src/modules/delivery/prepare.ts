@@ -6,6 +6,7 @@ import { AppError } from "../../platform/errors.ts";
 import { prepareTemplates } from "../../templates/compiled.ts";
 import { renderMessage } from "../../templates/render.ts";
 import type { RenderTemplateVersion } from "../../templates/render.types.ts";
+import { unwantedConfirmations } from "../consent/confirmation-message.ts";
 import { checkEligibility } from "../consent/eligibility.ts";
 import { trackingForBatch } from "../engagement/tracking.service.ts";
 import { enforceCapAtSend } from "../messages/frequency-cap.ts";
@@ -57,6 +58,8 @@ export async function gate(
       }
     }
   }
+  // Double opt-in confirmations go only while the request they confirm is still pending.
+  for (const [id, reason] of await unwantedConfirmations(batch.filter((m) => !blocked.has(m.id)))) blocked.set(id, reason);
   return blocked;
 }
 
