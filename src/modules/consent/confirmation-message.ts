@@ -92,6 +92,16 @@ export function confirmsTopic(data: Record<string, unknown>): string | null {
 }
 
 /**
+ * The hand-off scope of a confirmation (as a StopScope topic): its own, not the topic's, so that a
+ * new request after a withdrawal can lift it without lifting the fence of the topic's marketing.
+ */
+export const confirmationScopeOf = (topicId: string) => `confirm:${topicId}`;
+export function confirmationScope(data: Record<string, unknown>): string | null {
+  const t = confirmsTopic(data);
+  return t ? confirmationScopeOf(t) : null;
+}
+
+/**
  * Send-time rule for confirmation messages, one query for the batch: the request must still be the
  * pending one the link was made for. Else: `unsubscribed` (withdrawn meanwhile) or `no_consent`
  * (confirmed already, or superseded). Returns message id -> reason for those that must not go.

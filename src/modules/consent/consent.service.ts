@@ -6,7 +6,7 @@ import { logger } from "../../platform/logger.ts";
 import { db } from "../../platform/prisma.ts";
 import { decrypt } from "../../platform/secrets.ts";
 import { withTransaction } from "../../platform/sql.ts";
-import { requestConfirmation } from "./confirmation-message.ts";
+import { confirmationScopeOf, requestConfirmation } from "./confirmation-message.ts";
 import { lockConsent, recordConsentChanges, type ConsentStatus } from "./consent.repository.ts";
 
 export interface SetConsentInput {
@@ -59,7 +59,11 @@ export async function setConsent(input: SetConsentInput): Promise<ConsentView> {
   // A withdrawal first fences the hand-off (and waits for messages already with SMTP), then commits:
   // when this returns, nothing on the topic reaches SMTP (messages/CONTEXT.md, "Exact withdrawal").
   // Redis away or a hand-off that will not finish: 503 and nothing changed.
-  if (input.status === "opted_out") await stopHandoffs({ customerId: customer.id, topicId: topic.id });
+  if (input.status === "opted_out") {
+    await stopHandoffs({ customerId: customer.id, topicId: topic.id });
+    // And a confirmation email of a pending request (confirmation-message.ts).
+    if (topic.doubleOptIn) await stopHandoffs({ customerId: customer.id, topicId: confirmationScopeOf(topic.id) });
+  }
 
   const outcome = await withTransaction(async (client) => {
     const current = await lockConsent(client, customer.id, topic.id, channel);
@@ -80,6 +84,11 @@ export async function setConsent(input: SetConsentInput): Promise<ConsentView> {
     // Opted in again: messages held by an earlier withdrawal's mark may go (consent is read again).
     await liftStop({ customerId: customer.id, topicId: topic.id }).catch((err: Error) =>
       logger.warn({ err: err.message }, "could not lift a withdrawal mark; it expires by itself"));
+  }
+  if (outcome.changed && outcome.status === "pending") {
+    // A new request: its confirmation may go (an old one's link is bound to the old request anyway).
+    await liftStop({ customerId: customer.id, topicId: confirmationScopeOf(topic.id) }).catch((err: Error) =>
+      logger.warn({ err: err.message }, "could not lift a confirmation mark; it expires by itself"));
   }
   if (outcome.status === "pending" && input.status === "opted_in") {
     // A new request sends its confirmation; asking again while pending re-sends it (the first email
