@@ -39,6 +39,8 @@ const expected: Record<string, string[]> = {
   "DELETE /v1/customers/:id": AD, "GET /v1/customers/:id/timeline": AMD, "GET /v1/customers/:id/consents": AMD,
   "PUT /v1/customers/:id/consents/:topicKey": AD, "GET /v1/customers/:id/consent-events": AMD,
   "GET /v1/customers/:id/consent-events/verify": AMD,
+  // The customer's cadence and pause: like consents (issue 11). Feedback: marketers (API.md).
+  "GET /v1/customers/:id/cadence": AMD, "PUT /v1/customers/:id/cadence": AD, "GET /v1/feedback": AM,
   "POST /v1/personas": AM, "GET /v1/personas": AM, "GET /v1/personas/:key": AM, "PATCH /v1/personas/:key": AM,
   "DELETE /v1/personas/:key": AM, "GET /v1/personas/:key/customers": AM,
   "POST /v1/templates": AM, "GET /v1/templates": AMD, "GET /v1/templates/:key": AMD, "POST /v1/templates/:key/versions": AM,

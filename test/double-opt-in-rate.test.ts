@@ -1,6 +1,6 @@
-// Confirmation emails share the SMTP transport's rate limit with every other message: a burst of
-// double opt-in requests is spread out, not sent at once past the provider's limit.
-import type { Job, JobType } from "bullmq";
+// Confirmation emails are messages (src/modules/consent/confirmation-message.ts): they share the SMTP
+// transport's rate limit with every other message, so a burst of double opt-in requests is spread
+// out, not sent at once past the provider's limit; and they wait for their slot like any message.
 import { describe, expect, it } from "vitest";
 import { waitUntil } from "./support/wait.ts";
 
@@ -10,11 +10,11 @@ const { sink, useHarness, rid } = await import("./support/harness.ts");
 const f = await import("./support/fixtures.ts");
 const { reserveSends, transportKey } = await import("../src/platform/smtp-rate-limit.ts");
 const { redis } = await import("../src/platform/redis.ts");
-const { queue, QueueNames } = await import("../src/platform/queues.ts");
+const { db } = await import("./support/harness.ts");
 
 const h = useHarness();
 
-/** A customer whose confirmation job holds a rate-limit slot `booked` slots (500 ms each) away. */
+/** A customer whose confirmation message holds a rate-limit slot `booked` slots (500 ms each) away. */
 async function confirmationWaiting(booked: number) {
   await redis().del(transportKey());
   await reserveSends(booked, 1_000_000);
@@ -22,19 +22,18 @@ async function confirmationWaiting(booked: number) {
   expect((await h.api("POST", "/v1/topics", { key: topic, name: "Waiting news", kind: "marketing", doubleOptIn: true })).status).toBe(201);
   const c = await f.createCustomer(h);
   expect((await h.api("PUT", `/v1/customers/${c.id}/consents/${topic}`, { status: "opted_in", source: "signup" })).body.status).toBe("pending");
-  await confirmationJob(c.id, ["active"]);
-  await f.sleep(300); // the job has taken its slot and waits for it
+  await confirmationMessage(c.id, (m) => m.status === "sending");
+  await f.sleep(300); // the batch has taken its slot and waits for it
   return { c, topic };
 }
 
-/** The confirmation job of this customer once it is in one of `states` (polls). */
-async function confirmationJob(customerId: string, states: JobType[]) {
-  const q = queue(QueueNames.consentConfirmation);
-  let found: Job | undefined;
+/** The confirmation message of this customer once `ok` holds for it (polls the database). */
+async function confirmationMessage(customerId: string, ok: (m: { status: string; reason: string | null; attempts: number; sendAt: Date | null }) => boolean) {
+  let found: Awaited<ReturnType<typeof db.message.findFirst>> = null;
   await waitUntil(async () => {
-    found = (await q.getJobs(states)).find((j) => j.data.customerId === customerId);
-    return found !== undefined;
-  }, `a ${states.join("|")} confirmation job`, 10_000);
+    found = await db.message.findFirst({ where: { customerId, topic: { key: "_system.confirmation" } } });
+    return found !== null && ok(found);
+  }, "the confirmation message", 15_000);
   return found!;
 }
 
@@ -54,7 +53,7 @@ describe("double opt-in under the SMTP rate limit", () => {
     times.forEach((t, i) => expect(t - t0, `email ${i}`).toBeGreaterThanOrEqual(500 * i - 20));
   }, 30_000);
 
-  it("when the rate limit has no slot in the whole window, then the confirmation job waits as delayed without using an attempt, and nothing is sent", async () => {
+  it("when the rate limit has no slot in the whole window, then the confirmation message waits, due later, without using an attempt, and nothing is sent", async () => {
     const key = transportKey();
     // 400 slots at 2 per second: the horizon is 200 s out, past the 150 s window.
     await reserveSends(400, 1_000_000);
@@ -63,33 +62,26 @@ describe("double opt-in under the SMTP rate limit", () => {
       expect((await h.api("POST", "/v1/topics", { key: topic, name: "Full news", kind: "marketing", doubleOptIn: true })).status).toBe(201);
       const c = await f.createCustomer(h);
       expect((await h.api("PUT", `/v1/customers/${c.id}/consents/${topic}`, { status: "opted_in", source: "signup" })).body.status).toBe("pending");
-      const q = queue(QueueNames.consentConfirmation);
-      let delayed: Awaited<ReturnType<typeof q.getJobs>> = [];
-      for (let i = 0; i < 100 && delayed.length === 0; i++) {
-        delayed = (await q.getJobs(["delayed"])).filter((j) => j.data.customerId === c.id);
-        if (delayed.length === 0) await f.sleep(50);
-      }
-      expect(delayed).toHaveLength(1);
-      expect(delayed[0].attemptsMade).toBe(0);
-      expect(delayed[0].delay).toBeGreaterThan(40_000); // until the horizon nears the window
-      expect(sink.to(c.email)).toHaveLength(0);
-      await delayed[0].remove();
+      // Given back, due later, without an attempt: the horizon is 200 s out.
+      const m = await confirmationMessage(c.id, (x) => x.status === "queued" && x.sendAt !== null && x.sendAt.getTime() > Date.now() + 40_000);
+      expect(m.attempts).toBe(0);
+      expect(sink.attemptsTo(c.email)).toHaveLength(0);
+      await db.message.update({ where: { id: m.id }, data: { status: "suppressed", reason: "canceled" } });
     } finally {
       await redis().del(key);
     }
   });
 
-  it("when the customer withdraws while the confirmation waits for its slot, then the job reads the consent again and sends nothing", async () => {
+  it("when the customer withdraws while the confirmation waits for its slot, then the pipeline reads the consent again and sends nothing", async () => {
     const key = transportKey();
     try {
       const { c, topic } = await confirmationWaiting(16); // the next slot is about 8 s away (room for a slow PUT)
-      // Precondition: the job has taken a slot and waits for it (active, not finished, nothing tried).
-      const job = await confirmationJob(c.id, ["active"]);
-      expect(await job.getState()).toBe("active");
+      // Precondition: the message is claimed and waits for its slot (nothing tried).
+      expect((await confirmationMessage(c.id, () => true)).status).toBe("sending");
       expect(sink.attemptsTo(c.email)).toHaveLength(0);
       expect((await h.api("PUT", `/v1/customers/${c.id}/consents/${topic}`, { status: "opted_out", source: "support" })).body.status).toBe("opted_out");
-      await waitUntil(async () => (await job.getState()) === "completed", "the confirmation job to finish", 30_000);
-      expect((await queue(QueueNames.consentConfirmation).getJob(job.id!))?.returnvalue).toBe("skipped");
+      const m = await confirmationMessage(c.id, (x) => x.status === "suppressed");
+      expect(m.reason).toBe("unsubscribed");
       await f.sleep(300);
       expect(sink.attemptsTo(c.email)).toHaveLength(0);
     } finally {
@@ -101,26 +93,25 @@ describe("double opt-in under the SMTP rate limit", () => {
     const key = transportKey();
     try {
       const { c } = await confirmationWaiting(4);
-      const job = await confirmationJob(c.id, ["active"]);
+      expect((await confirmationMessage(c.id, () => true)).status).toBe("sending");
       expect(sink.attemptsTo(c.email)).toHaveLength(0);
       await sink.waitFor(c.email, 1, 10_000);
-      await waitUntil(async () => (await job.getState()) === "completed", "the confirmation job to finish", 5_000);
-      expect((await queue(QueueNames.consentConfirmation).getJob(job.id!))?.returnvalue).toBe("sent");
+      expect((await confirmationMessage(c.id, (x) => x.status === "sent")).attempts).toBe(1);
     } finally {
       await redis().del(key);
     }
   }, 20_000);
 
-  it("when the workers shut down while a confirmation waits for its slot, then shutdown is quick, the job is delayed without using an attempt, and the email goes out after restart", async () => {
+  it("when the workers shut down while a confirmation waits for its slot, then shutdown is quick, the message goes back to queued without using an attempt, and the email goes out after restart", async () => {
     const key = transportKey();
     try {
       const { c } = await confirmationWaiting(6); // the next slot is about 3 s away
       const t0 = Date.now();
       await h.stopWorkers();
       expect(Date.now() - t0).toBeLessThan(1500);
-      const delayed = (await queue(QueueNames.consentConfirmation).getJobs(["delayed"])).filter((j) => j.data.customerId === c.id);
-      expect(delayed).toHaveLength(1);
-      expect(delayed[0].attemptsMade).toBe(0);
+      const back = await confirmationMessage(c.id, () => true);
+      expect(back.status).toBe("queued");
+      expect(back.attempts).toBe(0);
       h.startWorkers();
       await sink.waitFor(c.email, 1, 15_000);
     } finally {

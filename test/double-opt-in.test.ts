@@ -46,6 +46,16 @@ describe("double opt-in", () => {
     expect(ledger[0]).toMatchObject({ status: "pending", source: "newsletter-form", proof: "form#footer" });
     expect(ledger[1]).toMatchObject({ status: "opted_in", source: "double-opt-in", actor: "customer", userAgent: expect.stringContaining("Chrome") });
     expect(ledger[1].ip).toBeTruthy();
+
+    // The confirmation email is a message of the system transactional kind: on the timeline and in
+    // the message list, with its events.
+    const timeline = (await h.api("GET", `/v1/customers/${c.id}/timeline`)).body.data;
+    const sent = timeline.find((e: any) => e.kind === "message" && e.topic === "_system.confirmation");
+    expect(sent).toMatchObject({ type: "sent", template: "_system.double-opt-in", messageId: expect.any(String) });
+    const message = (await h.api("GET", `/v1/messages/${sent.messageId}`)).body;
+    expect(message).toMatchObject({ status: "sent", customerId: c.id, topic: "_system.confirmation" });
+    expect(message.events.map((e: any) => e.type)).toEqual(expect.arrayContaining(["accepted", "sent"]));
+    expect(mail.parsed.messageId).toContain(message.id);
   });
 
   it("when the confirmation link is tampered with, expired or reused after a withdrawal, then 404 and the consent stays as it was", async () => {
@@ -112,6 +122,8 @@ describe("double opt-in, request binding", () => {
       expect(await isSuppressed(), String(code)).toBe(suppressed);
       expect(sink.to(c.email), String(code)).toHaveLength(0);
       expect(await consentOf(c.id, topic)).toBe("pending");
+      const [m] = (await h.api("GET", `/v1/messages?customerId=${c.id}`)).body.data;
+      expect(m, String(code)).toMatchObject({ topic: "_system.confirmation", status: suppressed ? "bounced" : "failed" });
     }
   }, 30_000);
 });

@@ -4,8 +4,9 @@ import type { Router } from "express";
 import { z } from "zod";
 import { createApiKeySchema } from "../modules/api-keys/api-keys.schema.ts";
 import { createCampaignSchema, listCampaignsSchema, updateCampaignSchema } from "../modules/campaigns/campaigns.schema.ts";
-import { putConsentSchema } from "../modules/consent/consent.schema.ts";
+import { putCadenceSchema, putConsentSchema } from "../modules/consent/consent.schema.ts";
 import { createCustomerSchema, listCustomersQuery, updateCustomerSchema } from "../modules/customers/customers.schema.ts";
+import { listFeedbackQuery } from "../modules/feedback/feedback.schema.ts";
 import { jsonImportSchema } from "../modules/imports/imports.schema.ts";
 import { listMessagesSchema, sendMessageSchema } from "../modules/messages/messages.schema.ts";
 import { createPersonaSchema, updatePersonaSchema } from "../modules/personas/personas.schema.ts";
@@ -23,6 +24,7 @@ export const bodies: Record<string, z.ZodType> = {
   "PATCH /v1/customers/:id": updateCustomerSchema,
   "POST /v1/customers/import": jsonImportSchema,
   "PUT /v1/customers/:id/consents/:topicKey": putConsentSchema,
+  "PUT /v1/customers/:id/cadence": putCadenceSchema,
   "POST /v1/personas": createPersonaSchema,
   "PATCH /v1/personas/:key": updatePersonaSchema,
   "POST /v1/templates": createTemplateSchema,
@@ -39,6 +41,7 @@ const queries: Record<string, z.ZodObject> = {
   "GET /v1/customers": listCustomersQuery,
   "GET /v1/messages": listMessagesSchema,
   "GET /v1/campaigns": listCampaignsSchema,
+  "GET /v1/feedback": listFeedbackQuery,
 };
 
 const jsonSchema = (s: z.ZodType) => z.toJSONSchema(s, { io: "input", unrepresentable: "any", target: "openapi-3.0" });

@@ -10,6 +10,7 @@ import * as confirm from "./handlers/confirm.ts";
 import * as preferences from "./handlers/preferences.ts";
 import * as consents from "./handlers/consents.ts";
 import * as customers from "./handlers/customers.ts";
+import * as feedback from "./handlers/feedback.ts";
 import * as devOutbox from "./handlers/dev-outbox.ts";
 import * as docs from "./handlers/docs.ts";
 import * as health from "./handlers/health.ts";
@@ -75,6 +76,8 @@ export function routes(opts: RouteOptions = {}): Router {
   r.put("/v1/customers/:id/consents/:topicKey", allow(D), json, consents.put);
   r.get("/v1/customers/:id/consent-events", allow(M, D), consents.ledger);
   r.get("/v1/customers/:id/consent-events/verify", allow(M, D), consents.verify);
+  r.get("/v1/customers/:id/cadence", allow(M, D), consents.getCadenceState);
+  r.put("/v1/customers/:id/cadence", allow(D), json, consents.putCadence);
 
   // Personas (marketers; membership lists customers, which marketers may read)
   r.post("/v1/personas", allow(M), json, personas.create);
@@ -97,6 +100,9 @@ export function routes(opts: RouteOptions = {}): Router {
   r.post("/v1/messages", allow(D), json, messages.send);
   r.get("/v1/messages", allow(M, D), messages.list);
   r.get("/v1/messages/:id", allow(M, D), messages.get);
+
+  // Feedback from the unsubscribe page and the preference center (marketers)
+  r.get("/v1/feedback", allow(M), feedback.list);
 
   // Outbound webhooks (admin)
   r.post("/v1/webhooks", allow(), json, webhooks.create);

@@ -88,13 +88,3 @@ export function isConnectionError(err: unknown, depth = 0): boolean {
   return isConnectionError(e.cause, depth + 1) || isConnectionError(e.meta?.driverAdapterError, depth + 1);
 }
 
-/**
- * Thrown by a use case run from a job when it cannot proceed yet but nothing failed (e.g. no SMTP
- * rate-limit slot soon): the worker delays the job by delayMs without counting an attempt.
- */
-export class RetryLater extends Error {
-  constructor(readonly delayMs: number, reason: string) {
-    super(reason);
-    this.name = "RetryLater";
-  }
-}

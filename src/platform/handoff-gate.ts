@@ -13,8 +13,11 @@ import { logger } from "./logger.ts";
 import { MAX_HANDOFF_MS } from "./mailer.ts";
 import { redis, runScript } from "./redis.ts";
 
-/** What a stop covers: a customer's topic, all of a customer's mail, or a campaign. */
-export type StopScope = { customerId: string; topicId?: string } | { campaignId: string };
+/**
+ * What a stop covers: a customer's topic, all of a customer's marketing (a pause or a stricter
+ * cadence: transactional mail still goes), all of a customer's mail, or a campaign.
+ */
+export type StopScope = { customerId: string; topicId?: string; marketing?: boolean } | { campaignId: string };
 
 /** What a hand-off is about; each of its scopes can stop it. */
 export interface HandoffSubject {
@@ -22,6 +25,8 @@ export interface HandoffSubject {
   customerId: string;
   topicId: string;
   campaignId?: string | null;
+  /** A marketing message: a stop of the customer's marketing fences it too. */
+  marketing?: boolean;
 }
 
 export type Admission = "admitted" | "stopped" | "stale" | "unavailable";
@@ -35,7 +40,9 @@ const k = (s: string) => `${config.QUEUE_PREFIX}:gate:${s}`;
 const genKey = () => k("gen");
 const runKey = (s: StopScope) => ("campaignId" in s ? k(`run:k:${s.campaignId}`) : k(`run:c:${s.customerId}`));
 const stopKey = (s: StopScope) =>
-  "campaignId" in s ? k(`stop:k:${s.campaignId}`) : k(s.topicId ? `stop:c:${s.customerId}:${s.topicId}` : `stop:c:${s.customerId}`);
+  "campaignId" in s
+    ? k(`stop:k:${s.campaignId}`)
+    : k(s.topicId ? `stop:c:${s.customerId}:${s.topicId}` : s.marketing ? `stop:c:${s.customerId}:marketing` : `stop:c:${s.customerId}`);
 
 // The generation ("random.createdMs") names Redis' current memory: a reset (restart with nothing
 // kept) loses marks and registrations, and a new generation tells everyone so.
@@ -120,6 +127,7 @@ let knownGen = "";
 function scopesOf(s: HandoffSubject): { stops: string[]; runs: string[] } {
   const c = { customerId: s.customerId };
   const stops = [stopKey(c), stopKey({ ...c, topicId: s.topicId })];
+  if (s.marketing) stops.push(stopKey({ ...c, marketing: true }));
   const runs = [runKey(c)];
   if (s.campaignId) {
     stops.push(stopKey({ campaignId: s.campaignId }));

@@ -7,7 +7,6 @@ import { createRedis } from "./redis.ts";
 
 export const QueueNames = {
   customerImport: "customer-import",
-  consentConfirmation: "consent-confirmation",
   messageDelivery: "message-delivery",
   campaignDelivery: "campaign-delivery",
   campaignFanout: "campaign-fanout",

@@ -7,7 +7,6 @@ import { QueueNames, type QueueName } from "../platform/queues.ts";
 import { createRedis } from "../platform/redis.ts";
 import { setWorkersStopping } from "../platform/worker-state.ts";
 import { processCampaignDelivery, processCampaignJob, startCampaigns, stopCampaigns } from "./campaign.worker.ts";
-import { processConsentConfirmation } from "./consent-confirmation.worker.ts";
 import { processCustomerImport } from "./customer-import.worker.ts";
 import { processMessageDelivery, startMessageDelivery, stopMessageDelivery } from "./message-delivery.worker.ts";
 import { startEngagementWriter } from "../modules/engagement/writer.ts";
@@ -24,7 +23,6 @@ interface WorkerSpec {
 
 // Register new workers here.
 const specs: WorkerSpec[] = [
-  { queue: QueueNames.consentConfirmation, processor: processConsentConfirmation, concurrency: 4 },
   // Imports are CPU- and write-heavy: two at a time keeps the API responsive on small machines.
   { queue: QueueNames.customerImport, processor: processCustomerImport, concurrency: 2 },
   // Each job carries a batch of message ids (see src/modules/delivery).

@@ -1,6 +1,7 @@
 import type { Request, Response } from "express";
 import { z } from "zod";
-import { putConsentSchema } from "../../modules/consent/consent.schema.ts";
+import { getCadence, setCadence } from "../../modules/consent/cadence.service.ts";
+import { putCadenceSchema, putConsentSchema } from "../../modules/consent/consent.schema.ts";
 import * as consent from "../../modules/consent/consent.service.ts";
 import { verifyLedger } from "../../modules/consent/ledger.service.ts";
 import { topicKey } from "../../modules/topics/topics.schema.ts";
@@ -24,4 +25,16 @@ export async function ledger(req: Request, res: Response) {
 export async function verify(req: Request, res: Response) {
   query(req, noQuery);
   res.json(await verifyLedger(idParam(req, "Customer")));
+}
+export async function getCadenceState(req: Request, res: Response) {
+  query(req, noQuery);
+  res.json(await getCadence(idParam(req, "Customer")));
+}
+export async function putCadence(req: Request, res: Response) {
+  const customerId = idParam(req, "Customer");
+  const { pausedUntil, ...input } = body(req, putCadenceSchema);
+  res.json(await setCadence({
+    ...input, customerId, actor: principal(req).actor,
+    ...(pausedUntil === undefined ? {} : { pausedUntil: pausedUntil === null ? null : new Date(pausedUntil) }),
+  }));
 }

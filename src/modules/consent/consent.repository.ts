@@ -50,39 +50,7 @@ export async function recordConsentChanges(client: pg.PoolClient, changes: Conse
      ON CONFLICT (customer_id, topic_id, channel) DO UPDATE SET status = EXCLUDED.status, updated_at = now()`,
     state.params,
   );
-  // The head of each chain, read after the lock (a new statement sees what the last holder committed),
-  // and the row time as stored (timestamptz(3)), since it is hashed.
-  const heads = await client.query<{ id: string; hash: Buffer | null; now: Date }>(
-    `SELECT u.id, now()::timestamptz(3) AS now,
-            (SELECT e.hash FROM consent_events e WHERE e.customer_id = u.id ORDER BY e.id DESC LIMIT 1) AS hash
-       FROM unnest($1::uuid[]) u(id)`,
-    [customers],
-  );
-  const createdAt = heads.rows[0].now;
-  const rows = chainRows(
-    changes.map((c) => ({
-      customerId: c.customerId, topicId: c.topicId, channel: c.channel, action: c.action, status: c.status, source: c.source,
-      wording: c.wording ?? null, proofEnc: enc(c.proof, c.dataKey), ipEnc: enc(c.ip, c.dataKey), userAgentEnc: enc(c.userAgent, c.dataKey),
-      actor: c.actor, createdAt,
-    })),
-    new Map(heads.rows.map((h) => [h.id, h.hash])),
-  );
-  // Column arrays (a fixed number of parameters, whatever the batch size); ids follow the array
-  // order, which is the chain order.
-  const col = <K extends keyof (typeof rows)[number]>(k: K) => rows.map((r) => r[k]);
-  const hex = (b: Buffer | null) => (b ? b.toString("hex") : null);
-  await client.query(
-    `INSERT INTO consent_events (customer_id, topic_id, channel, action, status, source, wording, proof_enc, ip_enc, user_agent_enc, actor, created_at, hash, prev_hash)
-     SELECT customer_id, topic_id, channel, action, status::"ConsentStatus", source, wording, proof_enc, ip_enc, user_agent_enc, actor, $12::timestamptz,
-            decode(hash, 'hex'), decode(prev_hash, 'hex')
-       FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $13::text[], $14::text[])
-            WITH ORDINALITY AS v(customer_id, topic_id, channel, action, status, source, wording, proof_enc, ip_enc, user_agent_enc, actor, hash, prev_hash, n)
-      ORDER BY n`,
-    [
-      col("customerId"), col("topicId"), col("channel"), col("action"), col("status"), col("source"), col("wording"),
-      col("proofEnc"), col("ipEnc"), col("userAgentEnc"), col("actor"), createdAt, rows.map((r) => hex(r.hash)), rows.map((r) => hex(r.prevHash)),
-    ],
-  );
+  await appendLedger(client, changes);
   await emitConsentEvents(client, changes);
 }
 
@@ -103,6 +71,58 @@ async function emitConsentEvents(client: pg.PoolClient, changes: ConsentChange[]
   }
   const deliveries = await recordEvents(client, events);
   if (deliveries.length) onCommit(client, () => enqueueDeliveries(deliveries));
+}
+
+/** A ledger row to append: a topic's consent change, or a customer-wide one (topicId and status null). */
+export interface LedgerEntry extends Omit<ConsentChange, "topicId" | "status"> {
+  topicId: string | null;
+  status: ConsentStatus | null;
+  /** Customer-wide rows: the new cadence or the pause's end. */
+  value?: string | null;
+}
+
+/**
+ * Appends rows to the customers' chains, in order, in one statement. Locks the customer rows first
+ * (a caller that also writes state locks them before its own rows: see recordConsentChanges).
+ */
+export async function appendLedger(client: pg.PoolClient, changes: LedgerEntry[]): Promise<void> {
+  if (changes.length === 0) return;
+  const customers = [...new Set(changes.map((c) => c.customerId))];
+  await client.query("SELECT 1 FROM customers WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE", [customers]);
+  // The head of each chain, read after the lock (a new statement sees what the last holder committed),
+  // and the row time as stored (timestamptz(3)), since it is hashed.
+  const heads = await client.query<{ id: string; hash: Buffer | null; now: Date }>(
+    `SELECT u.id, now()::timestamptz(3) AS now,
+            (SELECT e.hash FROM consent_events e WHERE e.customer_id = u.id ORDER BY e.id DESC LIMIT 1) AS hash
+       FROM unnest($1::uuid[]) u(id)`,
+    [customers],
+  );
+  const createdAt = heads.rows[0].now;
+  const rows = chainRows(
+    changes.map((c) => ({
+      customerId: c.customerId, topicId: c.topicId, channel: c.channel, action: c.action, status: c.status, source: c.source,
+      wording: c.wording ?? null, proofEnc: enc(c.proof, c.dataKey), ipEnc: enc(c.ip, c.dataKey), userAgentEnc: enc(c.userAgent, c.dataKey),
+      actor: c.actor, createdAt, value: c.value ?? null,
+    })),
+    new Map(heads.rows.map((h) => [h.id, h.hash])),
+  );
+  // Column arrays (a fixed number of parameters, whatever the batch size); ids follow the array
+  // order, which is the chain order.
+  const col = <K extends keyof (typeof rows)[number]>(k: K) => rows.map((r) => r[k]);
+  const hex = (b: Buffer | null) => (b ? b.toString("hex") : null);
+  await client.query(
+    `INSERT INTO consent_events (customer_id, topic_id, channel, action, status, source, wording, proof_enc, ip_enc, user_agent_enc, actor, created_at, hash, prev_hash, value)
+     SELECT customer_id, topic_id, channel, action, status::"ConsentStatus", source, wording, proof_enc, ip_enc, user_agent_enc, actor, $12::timestamptz,
+            decode(hash, 'hex'), decode(prev_hash, 'hex'), value
+       FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $13::text[], $14::text[], $15::text[])
+            WITH ORDINALITY AS v(customer_id, topic_id, channel, action, status, source, wording, proof_enc, ip_enc, user_agent_enc, actor, hash, prev_hash, value, n)
+      ORDER BY n`,
+    [
+      col("customerId"), col("topicId"), col("channel"), col("action"), col("status"), col("source"), col("wording"),
+      col("proofEnc"), col("ipEnc"), col("userAgentEnc"), col("actor"), createdAt, rows.map((r) => hex(r.hash)), rows.map((r) => hex(r.prevHash)),
+      col("value"),
+    ],
+  );
 }
 
 export interface CurrentConsent {

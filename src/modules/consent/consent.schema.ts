@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { cadenceSchema, MAX_PAUSE_DAYS } from "./cadence.ts";
 
 export const channelSchema = z.enum(["email"]);
 
@@ -25,3 +26,22 @@ export const putConsentSchema = z.strictObject({
   userAgent: z.string().max(1000).optional(),
 });
 export type PutConsent = z.infer<typeof putConsentSchema>;
+
+/** PUT /v1/customers/{id}/cadence: the customer's own cadence and/or a pause of all marketing. */
+export const putCadenceSchema = z
+  .strictObject({
+    cadence: cadenceSchema.optional(),
+    pausedUntil: z.iso
+      .datetime({ offset: true })
+      .nullable()
+      .optional()
+      .refine((v) => v == null || (Date.parse(v) > Date.now() && Date.parse(v) < Date.now() + MAX_PAUSE_DAYS * 86_400_000), {
+        message: `A pause ends in the future, within ${MAX_PAUSE_DAYS} days (null ends a pause)`,
+      }),
+    source: consentSource("A cadence change needs a source"),
+    proof: z.string().max(4000).optional(),
+    ip: z.union([z.ipv4(), z.ipv6()]).optional(),
+    userAgent: z.string().max(1000).optional(),
+  })
+  .refine((v) => v.cadence !== undefined || v.pausedUntil !== undefined, { message: "Give cadence, pausedUntil or both", path: ["cadence"] });
+export type PutCadence = z.infer<typeof putCadenceSchema>;

@@ -4,9 +4,9 @@ import { notFound } from "../../platform/errors.ts";
 import { liftStop, stopHandoffs } from "../../platform/handoff-gate.ts";
 import { logger } from "../../platform/logger.ts";
 import { db } from "../../platform/prisma.ts";
-import { enqueue, QueueNames } from "../../platform/queues.ts";
 import { decrypt } from "../../platform/secrets.ts";
 import { withTransaction } from "../../platform/sql.ts";
+import { confirmationScopeOf, requestConfirmation } from "./confirmation-message.ts";
 import { lockConsent, recordConsentChanges, type ConsentStatus } from "./consent.repository.ts";
 
 export interface SetConsentInput {
@@ -59,7 +59,11 @@ export async function setConsent(input: SetConsentInput): Promise<ConsentView> {
   // A withdrawal first fences the hand-off (and waits for messages already with SMTP), then commits:
   // when this returns, nothing on the topic reaches SMTP (messages/CONTEXT.md, "Exact withdrawal").
   // Redis away or a hand-off that will not finish: 503 and nothing changed.
-  if (input.status === "opted_out") await stopHandoffs({ customerId: customer.id, topicId: topic.id });
+  if (input.status === "opted_out") {
+    await stopHandoffs({ customerId: customer.id, topicId: topic.id });
+    // And a confirmation email of a pending request (confirmation-message.ts).
+    if (topic.doubleOptIn) await stopHandoffs({ customerId: customer.id, topicId: confirmationScopeOf(topic.id) });
+  }
 
   const outcome = await withTransaction(async (client) => {
     const current = await lockConsent(client, customer.id, topic.id, channel);
@@ -81,14 +85,17 @@ export async function setConsent(input: SetConsentInput): Promise<ConsentView> {
     await liftStop({ customerId: customer.id, topicId: topic.id }).catch((err: Error) =>
       logger.warn({ err: err.message }, "could not lift a withdrawal mark; it expires by itself"));
   }
+  if (outcome.changed && outcome.status === "pending") {
+    // A new request: its confirmation may go (an old one's link is bound to the old request anyway).
+    await liftStop({ customerId: customer.id, topicId: confirmationScopeOf(topic.id) }).catch((err: Error) =>
+      logger.warn({ err: err.message }, "could not lift a confirmation mark; it expires by itself"));
+  }
   if (outcome.status === "pending" && input.status === "opted_in") {
     // A new request sends its confirmation; asking again while pending re-sends it (the first email
     // may be lost, or the enqueue may have failed after the commit), at most once per 10 minutes.
-    const since = outcome.updatedAt.getTime();
+    // It is a message (confirmation-message.ts): on the timeline, rate-limited, retried, fenced.
     const resend = outcome.changed ? "" : `-r${Math.floor(Date.now() / 600_000)}`;
-    await enqueue(QueueNames.consentConfirmation, [
-      { id: `confirm-${customer.id}-${topic.id}-${since}${resend}`, data: { customerId: customer.id, topicId: topic.id } },
-    ]);
+    await requestConfirmation(customer, topic, wordingOf(topic), outcome.updatedAt, resend);
   }
   return { topic: topic.key, channel, status: outcome.status, updatedAt: outcome.updatedAt.toISOString() };
 }
@@ -116,7 +123,7 @@ export async function listConsentEvents(customerId: string) {
   const open = (v: string | null) => (v ? decrypt(v, key) : null);
   return rows.map((r) => ({
     id: r.id.toString(),
-    topic: r.topic.key,
+    topic: r.topic?.key ?? null,
     channel: r.channel,
     action: r.action,
     status: r.status,
@@ -125,6 +132,8 @@ export async function listConsentEvents(customerId: string) {
     ip: open(r.ipEnc),
     userAgent: open(r.userAgentEnc),
     wording: r.wording,
+    // Customer-wide rows (cadence_changed, paused, resumed): the new cadence or the pause's end.
+    ...(r.value === null ? {} : { value: r.value }),
     actor: r.actor,
     createdAt: r.createdAt.toISOString(),
   }));

@@ -4,9 +4,12 @@ import { pool } from "../../platform/prisma.ts";
 import { addressHash } from "../../platform/secrets.ts";
 import { addressKey } from "../customers/email.ts";
 
-export type IneligibleReason = "no_consent" | "unsubscribed" | "suppressed_address" | "erased";
-/** consentEventId: the ledger row in force that allows a marketing message (its proof). */
-export type Eligibility = { ok: true; consentEventId?: string | null } | { ok: false; reason: IneligibleReason };
+export type IneligibleReason = "no_consent" | "unsubscribed" | "suppressed_address" | "erased" | "cadence";
+/**
+ * consentEventId: the ledger row in force that allows a marketing message (its proof). cadence: the
+ * customer's own cadence (marketing), counted afterwards with the frequency cap (frequency-cap.ts).
+ */
+export type Eligibility = { ok: true; consentEventId?: string | null; cadence?: string } | { ok: false; reason: IneligibleReason };
 
 export interface TopicRef {
   id: string;
@@ -23,6 +26,9 @@ export interface EligibilityRow {
   erased: boolean;
   suppressed: boolean;
   status: "pending" | "opted_in" | "opted_out" | null;
+  /** The customer paused all marketing until a date still ahead. */
+  paused?: boolean;
+  cadence?: string;
 }
 interface Row extends EligibilityRow {
   id: string;
@@ -38,12 +44,13 @@ export const eligibilityJoin = (c: string, topicId: string) => `
   LEFT JOIN consents el_cs ON el_cs.customer_id = ${c}.id AND el_cs.topic_id = ${topicId} AND el_cs.channel = 'email'
   LEFT JOIN suppressions el_s ON el_s.address_hash = ${c}.email_hash`;
 export const eligibilityColumns = (c: string) =>
-  `${c}.email, ${c}.email_hash, ${c}.erased_at IS NOT NULL AS erased, el_s.address_hash IS NOT NULL AS suppressed, el_cs.status`;
+  `${c}.email, ${c}.email_hash, ${c}.erased_at IS NOT NULL AS erased, el_s.address_hash IS NOT NULL AS suppressed, el_cs.status,
+   coalesce(${c}.paused_until > now(), false) AS paused, ${c}.cadence::text AS cadence`;
 
 /**
  * Rules, in order: erased (or unknown, or without an address) -> erased; suppressed address ->
  * suppressed_address (every topic); marketing needs `opted_in` (opted_out -> unsubscribed, missing or
- * pending -> no_consent); transactional needs nothing more.
+ * pending -> no_consent), and no pause of the customer's own (cadence); transactional needs nothing more.
  */
 export async function checkEligibility(topic: TopicRef, customerIds: string[]): Promise<Map<string, Eligibility>> {
   const out = new Map<string, Eligibility>();
@@ -61,7 +68,7 @@ export async function checkEligibility(topic: TopicRef, customerIds: string[]): 
   await checkUnhashed(rows);
   for (const r of rows) {
     const v = decide(topic.kind, r);
-    out.set(r.id, v.ok && topic.kind === "marketing" ? { ok: true, consentEventId: r.consent_event_id } : v);
+    out.set(r.id, v.ok && topic.kind === "marketing" ? { ok: true, consentEventId: r.consent_event_id, cadence: r.cadence } : v);
   }
   for (const id of ids) if (!out.has(id)) out.set(id, no("erased"));
   return out;
@@ -88,13 +95,15 @@ export async function checkUnhashed(rows: EligibilityRow[]): Promise<void> {
  */
 export function eligibleSql(c: string, kind: TopicRef["kind"]): string {
   const base = `(${c}.erased_at IS NULL AND ${c}.email IS NOT NULL AND el_s.address_hash IS NULL`;
-  return kind === "transactional" ? `${base})` : `${base} AND el_cs.status = 'opted_in')`;
+  return kind === "transactional"
+    ? `${base})`
+    : `${base} AND el_cs.status = 'opted_in' AND (${c}.paused_until IS NULL OR ${c}.paused_until <= now()))`;
 }
 
 export function decide(kind: TopicRef["kind"], r: EligibilityRow): Eligibility {
   if (r.erased || !r.email) return no("erased");
   if (r.suppressed) return no("suppressed_address");
   if (kind === "transactional") return OK;
-  if (r.status === "opted_in") return OK;
+  if (r.status === "opted_in") return r.paused ? no("cadence") : OK;
   return no(r.status === "opted_out" ? "unsubscribed" : "no_consent");
 }

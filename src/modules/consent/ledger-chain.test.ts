@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { chainRows, rowHash, verifyChain, type ChainedRow, type StoredRow } from "./ledger-chain.ts";
 
@@ -44,5 +45,21 @@ describe("consent ledger chain", () => {
     const a = { ...row(1), source: "a|b", wording: "c" };
     const b = { ...row(1), source: "a", wording: "b|c" };
     expect(rowHash(a, null).equals(rowHash(b, null))).toBe(false);
+  });
+
+  it("when a customer-wide row (cadence, pause) carries a value, then the value is hashed, and rows without one hash as before the column existed", () => {
+    const plain = row(1);
+    // A row without a value hashes exactly as it did before `value` existed (old chains stay valid).
+    const before = createHash("sha256").update(JSON.stringify([
+      "consent-ledger-v1", null, plain.customerId, plain.topicId, plain.channel, plain.action, plain.status, plain.source, plain.wording,
+      plain.proofEnc, plain.ipEnc, plain.userAgentEnc, plain.actor, plain.createdAt.getTime(),
+    ])).digest();
+    expect(rowHash({ ...plain, value: null }, null).equals(before)).toBe(true);
+    expect(rowHash(plain, null).equals(before)).toBe(true);
+    const wide: ChainedRow = { ...plain, topicId: null, status: null, action: "cadence_changed", value: "monthly" };
+    const rows = stored([row(0), wide, row(2)]);
+    expect(verifyChain(rows).valid).toBe(true);
+    expect(verifyChain(rows.map((r, i) => (i === 1 ? { ...r, value: "weekly" } : r))).firstInvalid?.id).toBe("11");
+    expect(verifyChain(rows.map((r, i) => (i === 1 ? { ...r, value: null } : r))).firstInvalid?.id).toBe("11");
   });
 });

@@ -10,10 +10,11 @@ import { createHash } from "node:crypto";
 /** What is hashed: the row exactly as stored, minus its id (assigned on insert) and its own hash. */
 export interface ChainedRow {
   customerId: string;
-  topicId: string;
+  /** Null on customer-wide rows (cadence, pause). */
+  topicId: string | null;
   channel: string;
   action: string;
-  status: string;
+  status: string | null;
   source: string;
   wording: string | null;
   proofEnc: string | null;
@@ -21,6 +22,9 @@ export interface ChainedRow {
   userAgentEnc: string | null;
   actor: string;
   createdAt: Date;
+  /** Customer-wide rows: the new cadence or the pause's end. Hashed only when present, so rows
+   * written before the column existed keep their hashes. */
+  value?: string | null;
 }
 
 const VERSION = "consent-ledger-v1";
@@ -30,6 +34,7 @@ export function rowHash(row: ChainedRow, prevHash: Buffer | null): Buffer {
   const canonical = JSON.stringify([
     VERSION, prevHash ? prevHash.toString("hex") : null, row.customerId, row.topicId, row.channel, row.action, row.status,
     row.source, row.wording, row.proofEnc, row.ipEnc, row.userAgentEnc, row.actor, row.createdAt.getTime(),
+    ...(row.value == null ? [] : [row.value]),
   ]);
   return createHash("sha256").update(canonical, "utf8").digest();
 }

@@ -5,18 +5,18 @@ import { pool } from "../../platform/prisma.ts";
 import { verifyChain, type ChainVerdict, type StoredRow } from "./ledger-chain.ts";
 
 const COLUMNS = `e.id::text AS id, e.customer_id, e.topic_id, e.channel, e.action, e.status::text AS status, e.source, e.wording,
-  e.proof_enc, e.ip_enc, e.user_agent_enc, e.actor, e.created_at, e.hash, e.prev_hash`;
+  e.proof_enc, e.ip_enc, e.user_agent_enc, e.actor, e.created_at, e.hash, e.prev_hash, e.value`;
 
 interface Row {
-  id: string; customer_id: string; topic_id: string; channel: string; action: string; status: string; source: string;
+  id: string; customer_id: string; topic_id: string | null; channel: string; action: string; status: string | null; source: string;
   wording: string | null; proof_enc: string | null; ip_enc: string | null; user_agent_enc: string | null; actor: string;
-  created_at: Date; hash: Buffer | null; prev_hash: Buffer | null;
+  created_at: Date; hash: Buffer | null; prev_hash: Buffer | null; value: string | null;
 }
 
 const stored = (r: Row): StoredRow => ({
   id: r.id, customerId: r.customer_id, topicId: r.topic_id, channel: r.channel, action: r.action, status: r.status, source: r.source,
   wording: r.wording, proofEnc: r.proof_enc, ipEnc: r.ip_enc, userAgentEnc: r.user_agent_enc, actor: r.actor, createdAt: r.created_at,
-  hash: r.hash, prevHash: r.prev_hash,
+  hash: r.hash, prevHash: r.prev_hash, value: r.value,
 });
 
 /** One customer's ledger, erased customers included (their ledger stays, and so does its chain). */

@@ -23,6 +23,9 @@ export function customerView(c: CustomerRow) {
     attributes: c.attributes as Record<string, unknown>,
     persona,
     personaSource: c.persona ? "explicit" : c.rulePersona ? "rule" : null,
+    // The customer's own cadence and pause of marketing (PUT /v1/customers/{id}/cadence).
+    cadence: c.cadence,
+    pausedUntil: c.pausedUntil && c.pausedUntil.getTime() > Date.now() ? c.pausedUntil.toISOString() : null,
     createdAt: c.createdAt.toISOString(),
     updatedAt: c.updatedAt.toISOString(),
   };

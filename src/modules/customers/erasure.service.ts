@@ -45,6 +45,8 @@ export async function eraseCustomer(id: string): Promise<void> {
     // Opens and clicks keep their verdicts for the counts; IP and user agent go (already unreadable
     // without the data key).
     await tx.engagementEvent.updateMany({ where: { customerId: id }, data: { ipEnc: null, userAgentEnc: null } });
+    // What they told us (already unreadable without the data key): the reason label stays for counts.
+    await tx.feedback.updateMany({ where: { customerId: id }, data: { commentEnc: null } });
     if (c.email) {
       // Development outbox copies of their mail.
       await tx.$executeRaw`DELETE FROM dev_outbox WHERE strpos(lower(raw), ${c.email.toLowerCase()}) > 0 OR ${c.email.toLowerCase()} = ANY (SELECT lower(x) FROM unnest(envelope_to) x)`;

@@ -1,10 +1,11 @@
-// The customer's timeline: every touchpoint, newest first — messages, engagement and consent events —
+// The customer's timeline: every touchpoint, newest first — messages, engagement, consent events and
+// feedback —
 // in one keyset-paginated UNION query.
 import { AppError } from "../../platform/errors.ts";
 import { pool } from "../../platform/prisma.ts";
 
 export interface TimelineEntry {
-  kind: "message" | "engagement" | "consent";
+  kind: "message" | "engagement" | "consent" | "feedback";
   type: string;
   at: string;
   messageId: string | null;
@@ -39,8 +40,12 @@ export async function timeline(customerId: string, limit: number, cursor?: { at:
         WHERE g.customer_id = $1
        UNION ALL
        SELECT 'consent', ce.action, ce.created_at, ce.id::text, NULL, t.key, NULL, NULL, NULL, ce.source, NULL, NULL, NULL, NULL, NULL
-         FROM consent_events ce JOIN topics t ON t.id = ce.topic_id
+         FROM consent_events ce LEFT JOIN topics t ON t.id = ce.topic_id
         WHERE ce.customer_id = $1
+       UNION ALL
+       SELECT 'feedback', 'feedback', f.created_at, f.id::text, f.message_id, t.key, NULL, NULL, NULL, f.source, NULL, NULL, NULL, NULL, NULL
+         FROM feedback f LEFT JOIN topics t ON t.id = f.topic_id
+        WHERE f.customer_id = $1
      ) x
      WHERE ($2::timestamptz IS NULL OR (x.at, x.kind || '|' || x.row_id) < ($2::timestamptz, $3::text))
      ORDER BY x.at DESC, x.kind || '|' || x.row_id DESC
@@ -66,7 +71,7 @@ export async function timeline(customerId: string, limit: number, cursor?: { at:
   return { data, nextCursor };
 }
 
-const KINDS = new Set(["message", "engagement", "consent"]);
+const KINDS = new Set(["message", "engagement", "consent", "feedback"]);
 
 /** A cursor this API did not write is a 400, never a silent restart or a database error. */
 export function decodeTimelineCursor(c: string | undefined): { at: Date; key: string } | undefined {

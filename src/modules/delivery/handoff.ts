@@ -13,6 +13,7 @@ import { waitUnlessStopping, workersStopping } from "../../platform/worker-state
 import { messageIdHeader } from "./compose.ts";
 import type { ClaimedMessage, Outcome } from "./delivery.repository.ts";
 import { outcomeWritesFailing, recordOutcome, recordOutcomes } from "./outcome-writer.ts";
+import { confirmationScope } from "../consent/confirmation-message.ts";
 import { gate, type ReadyMessage } from "./prepare.ts";
 import type { Reservation } from "../../platform/smtp-rate-limit.ts";
 import { classify, retryDelayMs } from "./smtp-outcome.ts";
@@ -130,7 +131,11 @@ export async function handOff(batch: ReadyMessage[], slots: Reservation, s: Hand
 async function sendOne(x: ReadyMessage, s: HandoffState, release: () => void, epoch: string): Promise<void> {
   const { m, raw } = x;
   try {
-    const gate = await admitHandoff({ messageId: m.id, customerId: m.customerId, topicId: m.topic.id, campaignId: m.campaignId }, epoch);
+    const gate = await admitHandoff({
+      messageId: m.id, customerId: m.customerId, campaignId: m.campaignId, marketing: m.topic.kind === "marketing",
+      // A confirmation is fenced by a withdrawal of the topic it confirms (its own scope: a new request lifts it).
+      topicId: confirmationScope(m.data) ?? m.topic.id,
+    }, epoch);
     // The admission took a round trip: the claim must still be young enough right before SMTP.
     const tooOld = Date.now() - m.claimedAtMs > maxClaimAgeMs() || workersStopping();
     if (gate.admission !== "admitted" || tooOld || s.halted || outcomeWritesFailing()) {

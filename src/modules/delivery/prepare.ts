@@ -1,10 +1,12 @@
-// The part of a delivery batch before SMTP: consent and suppression re-check, frequency cap, personas,
+// The part of a delivery batch before SMTP: consent, suppression and pause re-check, frequency cap and
+// the customer's cadence, personas,
 // touchpoints, rendering through the one rendering function, and MIME composition. Every database
 // step covers the whole batch.
 import { AppError } from "../../platform/errors.ts";
 import { prepareTemplates } from "../../templates/compiled.ts";
 import { renderMessage } from "../../templates/render.ts";
 import type { RenderTemplateVersion } from "../../templates/render.types.ts";
+import { unwantedConfirmations } from "../consent/confirmation-message.ts";
 import { checkEligibility } from "../consent/eligibility.ts";
 import { trackingForBatch } from "../engagement/tracking.service.ts";
 import { enforceCapAtSend } from "../messages/frequency-cap.ts";
@@ -35,7 +37,9 @@ export interface Prepared {
  * Consent and suppression for the whole batch, one query per topic: id -> reason when blocked. When
  * `proof` is given, it receives the ledger row in force for each allowed marketing message.
  */
-export async function gate(batch: ClaimedMessage[], proof?: Map<string, string | null>): Promise<Map<string, string>> {
+export async function gate(
+  batch: ClaimedMessage[], proof?: Map<string, string | null>, cadences?: Map<string, string | undefined>,
+): Promise<Map<string, string>> {
   const blocked = new Map<string, string>();
   const byTopic = new Map<string, ClaimedMessage[]>();
   for (const m of batch) {
@@ -48,9 +52,14 @@ export async function gate(batch: ClaimedMessage[], proof?: Map<string, string |
     for (const m of ms) {
       const v = verdicts.get(m.customerId)!;
       if (!v.ok) blocked.set(m.id, v.reason);
-      else proof?.set(m.id, v.consentEventId ?? null);
+      else {
+        proof?.set(m.id, v.consentEventId ?? null);
+        cadences?.set(m.customerId, v.cadence);
+      }
     }
   }
+  // Double opt-in confirmations go only while the request they confirm is still pending.
+  for (const [id, reason] of await unwantedConfirmations(batch.filter((m) => !blocked.has(m.id)))) blocked.set(id, reason);
   return blocked;
 }
 
@@ -68,7 +77,8 @@ function usesTouchpoints(t: RenderTemplateVersion | undefined): boolean {
 }
 
 export async function prepareBatch(claimed: ClaimedMessage[]): Promise<Prepared> {
-  const blocked = await gate(claimed);
+  const cadences = new Map<string, string | undefined>();
+  const blocked = await gate(claimed, undefined, cadences);
   const live = claimed.filter((m) => !blocked.has(m.id));
   const templates = await templateVersions(live.map((m) => m.templateVersionId));
   // Each distinct version prepared once (worker pool, off the event loop) before the synchronous renders.
@@ -118,7 +128,7 @@ export async function prepareBatch(claimed: ClaimedMessage[]): Promise<Prepared>
   // The cap counts only messages that can really go: after consent and rendering, and never counting
   // this batch's own claims (a blocked or unrenderable one must not use up a customer's allowance).
   const marketing = out.ready.filter((x) => x.m.topic.kind === "marketing").map((x) => x.m);
-  out.capped = await enforceCapAtSend(marketing, claimed.map((m) => m.id));
+  out.capped = await enforceCapAtSend(marketing, claimed.map((m) => m.id), cadences);
   out.ready = out.ready.filter((x) => !out.capped.has(x.m.id));
   await tracking.save(out.ready.map((x) => x.m.id));
   return out;

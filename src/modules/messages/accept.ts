@@ -1,13 +1,13 @@
 // The one acceptance path. A batch of recipients for one topic and template version is decided and
-// written together: one eligibility query, one frequency-cap count, one multi-row insert (each row
+// written together: one eligibility query, one count for the frequency cap and the customers' cadence, one multi-row insert (each row
 // with its `accepted` or `suppressed` event) and one enqueue. The send API calls it with a batch of
 // one; the campaign fan-out with pages of about 1,000. The rules themselves live in
 // ../consent/eligibility.ts (consent, suppression) and frequency-cap.ts (the cap).
-import { config } from "../../platform/config.ts";
 import { messagesOutcome } from "../../platform/metrics.ts";
+import { pool } from "../../platform/prisma.ts";
 import { checkEligibility, type TopicRef } from "../consent/eligibility.ts";
 import { scheduleDelivery } from "../delivery/dispatch.ts";
-import { capEnabled, marketingCounts } from "./frequency-cap.ts";
+import { marketingLoad, needsCount, takeAllowance } from "./frequency-cap.ts";
 import { insertMessages, type InsertedMessage } from "./messages.repository.ts";
 
 export interface AcceptItem {
@@ -44,15 +44,14 @@ export interface AcceptResult {
 export async function acceptBatch(b: AcceptBatch): Promise<AcceptResult> {
   const ids = b.items.map((i) => i.customerId);
   const verdicts = await checkEligibility(b.topic, ids);
-  const counts = b.topic.kind === "marketing" && capEnabled() ? await marketingCounts(ids, true) : null;
+  // The frequency cap and the customer's cadence: one count for the batch, only when one may apply.
+  const allowed = ids.filter((id) => verdicts.get(id)!.ok);
+  const cadences = allowed.map((id) => { const v = verdicts.get(id)!; return v.ok ? v.cadence : undefined; });
+  const loads = b.topic.kind === "marketing" && needsCount(cadences) ? await marketingLoad(pool, allowed, ["queued", "sending"]) : null;
   const decided = b.items.map((item) => {
     const v = verdicts.get(item.customerId)!;
     let reason: string | null = v.ok ? null : v.reason;
-    if (!reason && counts) {
-      const n = counts.get(item.customerId) ?? 0;
-      if (n >= config.FREQUENCY_CAP_COUNT) reason = "frequency_cap";
-      else counts.set(item.customerId, n + 1);
-    }
+    if (!reason && loads) reason = takeAllowance(loads.get(item.customerId));
     return { ...item, status: reason ? ("suppressed" as const) : ("queued" as const), reason };
   });
   const rows = await insertMessages({ topicId: b.topic.id, templateVersionId: b.templateVersionId, campaignId: b.campaignId ?? null }, decided);

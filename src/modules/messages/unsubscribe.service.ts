@@ -4,6 +4,8 @@
 import { AppError } from "../../platform/errors.ts";
 import { pool } from "../../platform/prisma.ts";
 import { setConsent } from "../consent/consent.service.ts";
+import type { FeedbackFields } from "../feedback/feedback.schema.ts";
+import { recordFeedback } from "../feedback/feedback.service.ts";
 import { readUnsubscribe, type UnsubscribeClaims } from "../public-links/public-links.service.ts";
 
 export interface UnsubscribeState {
@@ -40,7 +42,7 @@ export async function inspectUnsubscribe(token: string): Promise<UnsubscribeStat
 /** Opts the customer out of the token's topic. Idempotent: repeating it changes nothing. */
 export async function unsubscribe(
   token: string,
-  how: { oneClick: boolean; ip?: string; userAgent?: string },
+  how: { oneClick: boolean; ip?: string; userAgent?: string; feedback?: FeedbackFields },
 ): Promise<UnsubscribeState> {
   const { claims, state } = await load(token);
   // Erased meanwhile: setConsent answers 404 too, and the event below is not written.
@@ -60,6 +62,10 @@ export async function unsubscribe(
           AND NOT EXISTS (SELECT 1 FROM message_events e WHERE e.message_id = m.id AND e.type = 'unsubscribed')`,
       [claims.m, claims.c],
     );
+  }
+  // The page's optional "why": a touchpoint of its own (recorded after the opt-out, which must not wait).
+  if (how.feedback) {
+    await recordFeedback({ customerId: claims.c, source: "unsubscribe-page", topicId: claims.t, messageId: claims.m ?? null, ...how.feedback });
   }
   return { ...state, done: true };
 }
