@@ -26,6 +26,8 @@ const cases: Array<[file: string, kind: string, finding: Record<string, unknown>
   ["outlook-automatic-reply.eml", "auto_reply", { type: "auto_reply", code: "out_of_office" }, false],
   ["gmail-vacation.eml", "auto_reply", { type: "auto_reply", code: "out_of_office" }, false],
   ["postfix-vacation-de.eml", "auto_reply", { type: "auto_reply", code: "out_of_office" }, false],
+  // Only Auto-Submitted says it (RFC 3834): the subject is the original's.
+  ["icloud-vacation.eml", "auto_reply", { type: "auto_reply", code: "auto_reply" }, false],
   ["helpdesk-autoresponder.eml", "auto_reply", { type: "auto_reply", code: "auto_reply" }, true],
   ["reply-gmail.eml", "reply", { type: "reply" }, false],
   ["reply-outlook.eml", "reply", { type: "reply" }, false],
