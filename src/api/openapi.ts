@@ -39,6 +39,11 @@ export const bodies: Record<string, z.ZodType> = {
   "PATCH /v1/campaigns/:id": updateCampaignSchema,
 };
 
+/** Bodies that are not JSON: "METHOD path" -> media type. */
+const rawBodies: Record<string, string> = {
+  "POST /v1/inbound/mime": "message/rfc822",
+};
+
 const queries: Record<string, z.ZodObject> = {
   "GET /v1/customers": listCustomersQuery,
   "GET /v1/messages": listMessagesSchema,
@@ -68,6 +73,7 @@ export function buildOpenApi(router: Router, serverUrl: string) {
         ...(guard ? { security: [{ bearer: [] }], "x-roles": guard.handle.roles } : { security: [] }),
         parameters: [...params, ...qProps.map(([name, schema]) => ({ name, in: "query", required: false, schema }))],
         ...(bodies[key] ? { requestBody: { required: true, content: { "application/json": { schema: jsonSchema(bodies[key]) } } } } : {}),
+        ...(rawBodies[key] ? { requestBody: { required: true, content: { [rawBodies[key]]: { schema: { type: "string", format: "binary" } } } } } : {}),
         responses: { default: problem, "2XX": { description: "Success" } },
       };
     }
