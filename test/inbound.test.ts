@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 Object.assign(process.env, { SOFT_BOUNCE_LIMIT: "2", SOFT_BOUNCE_WINDOW_DAYS: "7", WEBHOOK_ALLOW_PRIVATE: "true" });
 const { sink, useHarness, pool } = await import("./support/harness.ts");
 const f = await import("./support/fixtures.ts");
+const { campaignWorld, createCampaign, customerIn, waitCampaign } = await import("./support/campaigns.ts");
 const { returnPath } = await import("../src/modules/inbound/return-path.ts");
 const { startInboundSmtp } = await import("../src/modules/inbound/smtp-listener.ts");
 
@@ -170,6 +171,23 @@ describe("inbound: complaints, auto-replies and replies", () => {
     // Reported again (another FBL's copy of the same complaint): no second ledger row.
     await postMime(report("outlook-jmrp-arf.eml", id));
     expect((await ledger(c.id)).filter((e) => e.source === "complaint")).toHaveLength(2);
+  });
+
+  it("when a campaign message draws a complaint and another a hard bounce, then the campaign counts one complained and one bounced", async () => {
+    const { topic, personas, template } = await campaignWorld(h, 1);
+    const a = await customerIn(h, { persona: personas[0], consent: topic.key });
+    const b = await customerIn(h, { persona: personas[0], consent: topic.key });
+    const k = await createCampaign(h, { name: "Inbound counts", topic: topic.key, template, audience: { personas: personas } });
+    expect((await h.api("POST", `/v1/campaigns/${k.id}/schedule`)).status).toBe(200);
+    await waitCampaign(h, k.id, (c) => c.counts.sent === 2);
+    const ids = (await h.api("GET", `/v1/messages?campaignId=${k.id}`)).body.data as Array<{ id: string; customerId: string }>;
+    const byCustomer = new Map(ids.map((m) => [m.customerId, m.id]));
+    expect((await postMime(report("outlook-jmrp-arf.eml", byCustomer.get(a.id)!))).status).toBe(200);
+    expect((await postMime(report("icloud-dsn-hard.eml", byCustomer.get(b.id)!))).status).toBe(200);
+    // The same complaint again (another copy of the report) is not counted twice.
+    await postMime(report("headers-only-arf.eml", byCustomer.get(a.id)!));
+    const c = (await h.api("GET", `/v1/campaigns/${k.id}`)).body;
+    expect(c.counts).toMatchObject({ sent: 1, bounced: 1, complained: 1 });
   });
 
   it("when an out-of-office reply and an auto-reply arrive, then no consent changes and each is an auto_replied touchpoint", async () => {

@@ -57,13 +57,28 @@ export async function insertInboundEvent(q: pg.PoolClient, r: InboundRow): Promi
   return rows[0]?.id ?? null;
 }
 
-/** A message event that is not a status change (soft_bounced, complained, reply, auto_replied). */
-export async function addMessageEvent(q: pg.PoolClient, messageId: string, type: string, detail: string | null, oncePerMessage = false): Promise<void> {
-  await q.query(
+/** A message event that is not a status change (soft_bounced, complained, reply, auto_replied); true when written. */
+export async function addMessageEvent(q: pg.PoolClient, messageId: string, type: string, detail: string | null, oncePerMessage = false): Promise<boolean> {
+  const { rowCount } = await q.query(
     `INSERT INTO message_events (message_id, customer_id, type, detail, created_at)
      SELECT m.id, m.customer_id, $2, $3, now() FROM messages m
       WHERE m.id = $1::uuid AND NOT ($4 AND EXISTS (SELECT 1 FROM message_events e WHERE e.message_id = m.id AND e.type = $2))`,
     [messageId, type, detail, oncePerMessage],
+  );
+  return (rowCount ?? 0) > 0;
+}
+
+/**
+ * The campaign counter of a message's first complaint (campaign_stats bucket `complained`, read as
+ * `counts.complained`); status buckets are kept by the trigger on messages, this one is not a status.
+ */
+export async function countComplaint(q: pg.PoolClient, messageId: string): Promise<void> {
+  await q.query(
+    `INSERT INTO campaign_stats AS s (campaign_id, persona, bucket, shard, n)
+     SELECT m.campaign_id, COALESCE(m.persona_key, ''), 'complained', (pg_backend_pid() % 4)::smallint, 1
+       FROM messages m WHERE m.id = $1::uuid AND m.campaign_id IS NOT NULL
+     ON CONFLICT (campaign_id, persona, bucket, shard) DO UPDATE SET n = s.n + 1`,
+    [messageId],
   );
 }
 

@@ -13,7 +13,7 @@ import { addressKey } from "../customers/email.ts";
 import { markBounced } from "../delivery/delivery.repository.ts";
 import { enqueueDeliveries, recordEvents, type DomainEvent } from "../webhooks/emit.ts";
 import type { BounceReport } from "./inbound.schema.ts";
-import { addMessageEvent, addressTarget, insertInboundEvent, messageTarget, repliesOf, softBounceCount, suppress, type Target } from "./inbound.repository.ts";
+import { addMessageEvent, addressTarget, countComplaint, insertInboundEvent, messageTarget, repliesOf, softBounceCount, suppress, type Target } from "./inbound.repository.ts";
 import { readInbound, type Finding, type InboundReport } from "./reader.ts";
 import { verifyReturnPath } from "./return-path.ts";
 
@@ -98,7 +98,7 @@ async function apply(reportKey: string, channel: Channel, findings: Finding[], t
         suppressed = n >= config.SOFT_BOUNCE_LIMIT && t.addressHash ? await suppress(client, t.addressHash, "soft_bounce", `${n} soft bounces`) : false;
         events.push({ type: "message.bounced", data: { ...ids, bounceType: "soft", status: code, softBounces: n, suppressed } });
       } else if (f.type === "complaint") {
-        if (t.messageId) await addMessageEvent(client, t.messageId, "complained", code, true);
+        if (t.messageId && (await addMessageEvent(client, t.messageId, "complained", code, true))) await countComplaint(client, t.messageId);
         if (t.addressHash) suppressed = await suppress(client, t.addressHash, "complaint", code);
         const topicIds = t.customerId
           ? await withdrawAllMarketing(client, {
