@@ -7,6 +7,7 @@ export interface Target {
   messageId: string | null;
   customerId: string | null;
   campaignId: string | null;
+  topicId: string | null;
   /** Keyed hash of the address the report concerns (the customer's, or the one given). */
   addressHash: string | null;
   /** The customer's data key (reply text is encrypted with it); null when erased or unknown. */
@@ -16,14 +17,14 @@ export interface Target {
 /** The first of the candidate ids (in the given order) that is one of our messages, with its customer. */
 export async function messageTarget(ids: string[]): Promise<Target | null> {
   if (ids.length === 0) return null;
-  const { rows } = await pool.query<{ id: string; customer_id: string; campaign_id: string | null; email_hash: string | null; data_key: Buffer | null }>(
-    `SELECT m.id, m.customer_id, m.campaign_id, c.email_hash, c.data_key
+  const { rows } = await pool.query<{ id: string; customer_id: string; campaign_id: string | null; topic_id: string; email_hash: string | null; data_key: Buffer | null }>(
+    `SELECT m.id, m.customer_id, m.campaign_id, m.topic_id, c.email_hash, c.data_key
        FROM messages m JOIN customers c ON c.id = m.customer_id WHERE m.id = ANY($1::uuid[])`,
     [ids],
   );
   const byId = new Map(rows.map((r) => [r.id, r]));
   const r = ids.map((id) => byId.get(id)).find(Boolean);
-  return r ? { messageId: r.id, customerId: r.customer_id, campaignId: r.campaign_id, addressHash: r.email_hash, dataKey: r.data_key } : null;
+  return r ? { messageId: r.id, customerId: r.customer_id, campaignId: r.campaign_id, topicId: r.topic_id, addressHash: r.email_hash, dataKey: r.data_key } : null;
 }
 
 /** A report about an address: the customer holding it, if any (the address is suppressed either way). */
@@ -32,7 +33,7 @@ export async function addressTarget(addressHash: string): Promise<Target> {
     "SELECT id, data_key FROM customers WHERE email_hash = $1 AND erased_at IS NULL",
     [addressHash],
   );
-  return { messageId: null, customerId: rows[0]?.id ?? null, campaignId: null, addressHash, dataKey: rows[0]?.data_key ?? null };
+  return { messageId: null, customerId: rows[0]?.id ?? null, campaignId: null, topicId: null, addressHash, dataKey: rows[0]?.data_key ?? null };
 }
 
 export interface InboundRow {

@@ -75,7 +75,8 @@ async function apply(reportKey: string, channel: Channel, findings: Finding[], t
   if (t.customerId && findings.some((f) => f.type === "complaint")) await stopHandoffs({ customerId: t.customerId });
   return withTransaction(async (client) => {
     const events: DomainEvent[] = [];
-    const ids = { messageId: t.messageId, customerId: t.customerId, campaignId: t.campaignId };
+    // The ids of the outcome statement's own message.bounced (delivery.repository.ts), plus what is inbound's.
+    const ids = { messageId: t.messageId, customerId: t.customerId, campaignId: t.campaignId, topicId: t.topicId };
     const out: ReportResult["findings"] = [];
     for (const [seq, f] of findings.entries()) {
       const code = f.code ?? null;
