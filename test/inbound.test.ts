@@ -124,6 +124,13 @@ describe("inbound: bounces", () => {
     expect(await timelineTypes(c.id)).toEqual(["bounced:-"]);
   });
 
+  it("when a DSN saved from an mbox (its From_ line first) is posted, then it is read like any other", async () => {
+    const { id } = await sentMessage();
+    const r = await postMime(`From MAILER-DAEMON Sun Nov 29 10:14:10 2026\n${report("icloud-dsn-hard.eml", id)}`);
+    expect(r.body).toMatchObject({ kind: "dsn", findings: [{ type: "hard_bounce", code: "5.2.1" }] });
+    expect((await h.api("GET", `/v1/messages/${id}`)).body.status).toBe("bounced");
+  });
+
   it("when soft bounces reach SOFT_BOUNCE_LIMIT distinct messages within the window, then the address is suppressed (a repeated report counts once)", async () => {
     const first = await sentMessage();
     const soft = await postMime(report("outlook-ndr-soft-quota.eml", first.id));

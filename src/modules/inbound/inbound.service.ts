@@ -50,7 +50,9 @@ export async function receiveBounce(input: BounceReport, actor: string): Promise
  * A raw RFC 5322 message. `envelopeMessageId`: the message named by the signed address it was
  * delivered to (the SMTP listener), which then is the only one it can be about.
  */
-export async function receiveMime(raw: Buffer, opts: { channel: "mime" | "smtp"; actor: string; envelopeMessageId?: string }): Promise<ReportResult> {
+export async function receiveMime(input: Buffer, opts: { channel: "mime" | "smtp"; actor: string; envelopeMessageId?: string }): Promise<ReportResult> {
+  // A message saved from an mbox starts with its "From sender date" envelope line: not a header.
+  const raw = input.subarray(0, 5).toString("latin1") === "From " ? input.subarray(input.indexOf(0x0a) + 1) : input;
   if (raw.length === 0 || !/^[\x21-\x39\x3b-\x7e]+:/.test(raw.subarray(0, 200).toString("latin1"))) {
     throw new AppError("validation", "The body is not an RFC 5322 message (it must start with a header field)", {
       errors: [{ path: "", message: "Expected a raw RFC 5322 message" }],
@@ -65,7 +67,7 @@ export async function receiveMime(raw: Buffer, opts: { channel: "mime" | "smtp";
   if (!target) {
     throw new AppError("unprocessable", "The message names none of our messages (no signed return path, no known Message-ID)");
   }
-  const key = sha256(report.reportId ? `mime|${report.reportId}` : `raw|${raw.toString("base64")}`);
+  const key = sha256(report.reportId ? `mime|${report.reportId}` : `raw|${raw.toString("latin1")}`);
   return { kind: report.kind, ...(await apply(key, opts.channel, report.findings, target, opts.actor)) };
 }
 
