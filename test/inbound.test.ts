@@ -114,6 +114,9 @@ describe("inbound: bounces", () => {
     expect(m.events.at(-1)).toMatchObject({ type: "bounced", detail: "550 5.1.1 <[address]>: user unknown" });
     const next = await h.api("POST", "/v1/messages", { to: { customerId: c.id }, template: tpl.key, topic: topic.key });
     expect(next.body).toMatchObject({ status: "suppressed", reason: "suppressed_address" });
+    // The request retried: the same report.
+    const again = await h.api("POST", "/v1/inbound/bounces", { messageId: id, type: "hard", diagnostic: `550 5.1.1 <${c.email}>: user unknown` }, { key: dev });
+    expect(again.body).toMatchObject({ duplicate: true, findings: [{ applied: false }] });
   });
 
   it("when a JSON hard bounce names an address without a message, then the address is suppressed and the customer's timeline shows it", async () => {

@@ -9,7 +9,7 @@ export const bounceReportSchema = z
     type: z.enum(["hard", "soft", "complaint"]),
     diagnostic: z.string().max(1000).optional(),
     // Extension: the reporter's own id of this report. The same report twice changes nothing; without
-    // it, a body identical to an earlier one is taken for the same report.
+    // it, a body identical to one received the same day (UTC) is taken for the same report.
     reportId: z.string().min(1).max(200).optional(),
   })
   .superRefine((v, ctx) => {

@@ -41,7 +41,10 @@ export async function receiveBounce(input: BounceReport, actor: string): Promise
     target = await addressTarget(addressHash(addressKey(input.email!)));
   }
   const { reportId, ...rest } = input;
-  const key = sha256(reportId ? `json-id|${reportId}` : `json|${JSON.stringify(rest, Object.keys(rest).sort())}`);
+  // Without the reporter's id, an identical body on the same (UTC) day is taken for the same report
+  // (a retried request); the same soft bounce of an address next week is a new one.
+  const day = new Date().toISOString().slice(0, 10);
+  const key = sha256(reportId ? `json-id|${reportId}` : `json|${day}|${JSON.stringify(rest, Object.keys(rest).sort())}`);
   const finding: Finding = { type: typeOf[input.type], diagnostic: input.diagnostic, code: input.diagnostic ? /\b[245]\.\d{1,3}\.\d{1,3}\b/.exec(input.diagnostic)?.[0] : undefined };
   return { kind: "json", ...(await apply(key, "json", [finding], target, actor)) };
 }
