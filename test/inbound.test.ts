@@ -242,7 +242,7 @@ describe("inbound: complaints, auto-replies and replies", () => {
 describe("inbound: the SMTP listener", () => {
   let smtp: Awaited<ReturnType<typeof startInboundSmtp>>;
   beforeAll(async () => {
-    smtp = await startInboundSmtp(0, "127.0.0.1");
+    smtp = await startInboundSmtp(0, "127.0.0.1", "fbl@rapport.localhost");
   });
   afterAll(async () => {
     await smtp.close();
@@ -256,6 +256,21 @@ describe("inbound: the SMTP listener", () => {
     t.close();
     expect((await h.api("GET", `/v1/messages/${id}`)).body.status).toBe("bounced");
     expect(await f.isSuppressed(c.email)).toBe(true);
+  });
+
+  it("when a feedback loop sends an ARF report to the report address, then it counts only through the signed return path inside it", async () => {
+    const { c, id } = await sentMessage("marketing");
+    const forged = await sentMessage("marketing");
+    const t = transport();
+    // Names its message only by Message-ID: not enough on an unauthenticated address (accepted, dropped).
+    const unsigned = report("yahoo-arf.eml", forged.id).replaceAll(returnPath(forged.id), "someone@elsewhere.example");
+    await t.sendMail({ envelope: { from: "feedback@arf.mail.yahoo.com", to: ["fbl@rapport.localhost"] }, raw: unsigned });
+    await t.sendMail({ envelope: { from: "feedback@arf.mail.yahoo.com", to: ["fbl@rapport.localhost"] }, raw: report("yahoo-arf.eml", id) });
+    t.close();
+    expect(await f.isSuppressed(c.email)).toBe(true);
+    expect((await ledger(c.id)).filter((e) => e.source === "complaint")).toHaveLength(1);
+    expect(await f.isSuppressed(forged.c.email)).toBe(false);
+    expect((await ledger(forged.c.id)).filter((e) => e.source === "complaint")).toEqual([]);
   });
 
   it("when a recipient is not a correctly signed return path, then the listener refuses it and nothing changes", async () => {

@@ -118,6 +118,9 @@ const schema = z.object({
   // unset: no listener. INBOUND_SMTP_HOST: its address.
   INBOUND_SMTP_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   INBOUND_SMTP_HOST: z.string().default("0.0.0.0"),
+  // A fixed address the listener also takes mail for (feedback loops send ARF reports to one registered
+  // address, not to the return path); such a report counts only when it names a signed return path.
+  INBOUND_REPORT_ADDRESS: z.string().email().optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 

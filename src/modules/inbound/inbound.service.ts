@@ -51,9 +51,13 @@ export async function receiveBounce(input: BounceReport, actor: string): Promise
 
 /**
  * A raw RFC 5322 message. `envelopeMessageId`: the message named by the signed address it was
- * delivered to (the SMTP listener), which then is the only one it can be about.
+ * delivered to (the SMTP listener), which then is the only one it can be about. `signedOnly`: only a
+ * signed return path inside it may name the message (mail to INBOUND_REPORT_ADDRESS, unauthenticated).
  */
-export async function receiveMime(input: Buffer, opts: { channel: "mime" | "smtp"; actor: string; envelopeMessageId?: string }): Promise<ReportResult> {
+export async function receiveMime(
+  input: Buffer,
+  opts: { channel: "mime" | "smtp"; actor: string; envelopeMessageId?: string; signedOnly?: boolean },
+): Promise<ReportResult> {
   // A message saved from an mbox starts with its "From sender date" envelope line: not a header.
   const raw = input.subarray(0, 5).toString("latin1") === "From " ? input.subarray(input.indexOf(0x0a) + 1) : input;
   if (raw.length === 0 || !/^[\x21-\x39\x3b-\x7e]+:/.test(raw.subarray(0, 200).toString("latin1"))) {
@@ -65,7 +69,7 @@ export async function receiveMime(input: Buffer, opts: { channel: "mime" | "smtp
   const base = { kind: report.kind, messageId: null, customerId: null, findings: [] };
   if (report.findings.length === 0) return { ...base, duplicate: false, ignored: report.ignored ?? "nothing to do" };
   const signed = report.returnPaths.map(verifyReturnPath).filter((id): id is string => id !== null);
-  const candidates = opts.envelopeMessageId ? [opts.envelopeMessageId] : [...signed, ...report.messageIds];
+  const candidates = opts.envelopeMessageId ? [opts.envelopeMessageId] : opts.signedOnly ? signed : [...signed, ...report.messageIds];
   const target = await messageTarget(candidates);
   if (!target) {
     throw new AppError("unprocessable", "The message names none of our messages (no signed return path, no known Message-ID)");

@@ -1,7 +1,9 @@
 // The optional inbound SMTP listener (INBOUND_SMTP_PORT): the MX for RETURN_PATH_DOMAIN. It takes
 // mail only for correctly signed return-path addresses (RCPT TO refused otherwise: no open relay, no
 // backscatter, and nobody can name a message of ours without the key), and feeds each message to
-// the same use case as POST /v1/inbound/mime, bound to the message its address names.
+// the same use case as POST /v1/inbound/mime, bound to the message its address names. Mail to
+// INBOUND_REPORT_ADDRESS (feedback loops) is taken too, and counts only where a signed return path
+// inside it (ARF Original-Mail-From, the returned Return-Path) names the message.
 import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from "smtp-server";
 import { config } from "../../platform/config.ts";
 import { AppError } from "../../platform/errors.ts";
@@ -18,7 +20,12 @@ const MAX_SIZE = 10 * 1024 * 1024;
 
 const smtpError = (code: number, message: string) => Object.assign(new Error(message), { responseCode: code });
 
-export async function startInboundSmtp(port = config.INBOUND_SMTP_PORT ?? 0, host = config.INBOUND_SMTP_HOST): Promise<InboundSmtp> {
+export async function startInboundSmtp(
+  port = config.INBOUND_SMTP_PORT ?? 0,
+  host = config.INBOUND_SMTP_HOST,
+  reportAddress = config.INBOUND_REPORT_ADDRESS,
+): Promise<InboundSmtp> {
+  const isReportAddress = (a: string) => reportAddress !== undefined && a.trim().toLowerCase() === reportAddress.toLowerCase();
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ["AUTH", "STARTTLS"],
@@ -26,7 +33,7 @@ export async function startInboundSmtp(port = config.INBOUND_SMTP_PORT ?? 0, hos
     closeTimeout: 1000,
     size: MAX_SIZE,
     onRcptTo(address: SMTPServerAddress, session: SMTPServerSession, callback: (err?: Error | null) => void) {
-      if (!verifyReturnPath(address.address)) return callback(smtpError(550, "5.1.1 No such recipient here"));
+      if (!verifyReturnPath(address.address) && !isReportAddress(address.address)) return callback(smtpError(550, "5.1.1 No such recipient here"));
       // One message per report: a second signed recipient in one transaction would be ambiguous.
       if (session.envelope.rcptTo.length > 0) return callback(smtpError(452, "4.5.3 One recipient per message, please"));
       callback();
@@ -36,9 +43,11 @@ export async function startInboundSmtp(port = config.INBOUND_SMTP_PORT ?? 0, hos
       stream.on("data", (c: Buffer) => chunks.push(c));
       stream.on("end", () => {
         if ((stream as unknown as { sizeExceeded?: boolean }).sizeExceeded) return callback(smtpError(552, "5.3.4 Message too big"));
-        const messageId = verifyReturnPath(session.envelope.rcptTo[0]?.address ?? "");
-        if (!messageId) return callback(smtpError(554, "5.5.1 No valid recipient"));
-        receiveMime(Buffer.concat(chunks), { channel: "smtp", actor: "system", envelopeMessageId: messageId }).then(
+        const rcpt = session.envelope.rcptTo[0]?.address ?? "";
+        const messageId = verifyReturnPath(rcpt);
+        if (!messageId && !isReportAddress(rcpt)) return callback(smtpError(554, "5.5.1 No valid recipient"));
+        const bound = messageId ? { envelopeMessageId: messageId } : { signedOnly: true };
+        receiveMime(Buffer.concat(chunks), { channel: "smtp", actor: "system", ...bound }).then(
           () => callback(),
           (err: Error) => {
             // Not ours or not readable: accepted and dropped (refusing would bounce a bounce).
