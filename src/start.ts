@@ -5,6 +5,7 @@ import { listen } from "./api/server.ts";
 import { config } from "./platform/config.ts";
 import { bootstrapPlatform } from "./platform/bootstrap.ts";
 import { startDevSmtp, type DevSmtp } from "./modules/dev-outbox/dev-smtp.ts";
+import { startInboundSmtp, type InboundSmtp } from "./modules/inbound/smtp-listener.ts";
 import { logger } from "./platform/logger.ts";
 import { closeDb } from "./platform/prisma.ts";
 import { closeQueues } from "./platform/queues.ts";
@@ -24,6 +25,9 @@ export async function run(): Promise<void> {
   if (config.RAPPORT_ROLE !== "worker") {
     server = await listen(createApp(), config.PORT, config.HOST);
   }
+  // The MX of the return-path domain, when configured (off by default); runs with the API.
+  let inboundSmtp: InboundSmtp | null = null;
+  if (config.INBOUND_SMTP_PORT !== undefined && config.RAPPORT_ROLE !== "worker") inboundSmtp = await startInboundSmtp();
   if (config.RAPPORT_ROLE !== "api") workers = startWorkers();
   const firstKey = server ? await ensureDevAdminKey() : null;
   if (firstKey) {
@@ -46,6 +50,7 @@ export async function run(): Promise<void> {
     const force = setTimeout(() => process.exit(1), 30_000);
     force.unref();
     await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    await inboundSmtp?.close();
     await workers?.close();
     await closeTemplatePool();
     await devSmtp?.close();

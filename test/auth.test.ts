@@ -46,6 +46,8 @@ const expected: Record<string, string[]> = {
   "POST /v1/templates": AM, "GET /v1/templates": AMD, "GET /v1/templates/:key": AMD, "POST /v1/templates/:key/versions": AM,
   "GET /v1/templates/:key/versions": AMD, "GET /v1/templates/:key/versions/:n": AMD, "POST /v1/templates/:key/preview": AMD,
   "POST /v1/messages": AD, "GET /v1/messages": AMD, "GET /v1/messages/:id": AMD,
+  // Inbound (API.md names no roles: the developers who wire their MTA or ESP, and admins)
+  "POST /v1/inbound/bounces": AD, "POST /v1/inbound/mime": AD, "GET /v1/messages/:id/replies": AMD,
   "POST /v1/campaigns": AM, "GET /v1/campaigns": AM, "GET /v1/campaigns/:id": AM, "PATCH /v1/campaigns/:id": AM,
   "GET /v1/campaigns/:id/audience": AM, "GET /v1/campaigns/:id/stats": AM, "POST /v1/campaigns/:id/schedule": AM,
   "POST /v1/campaigns/:id/pause": AM, "POST /v1/campaigns/:id/resume": AM, "POST /v1/campaigns/:id/cancel": AM,

@@ -69,6 +69,18 @@ export const formBody = () => [formOnly([FORM_TYPE]), urlencoded];
 /** POST /u/{token}: the page's form, or a mail client's one-click POST in either form encoding. */
 export const oneClickBody = () => [formOnly([FORM_TYPE, MULTIPART_TYPE]), urlencoded, express.text({ type: MULTIPART_TYPE, limit: FORM_LIMIT })];
 
+/** Types a raw RFC 5322 message may be posted as (POST /v1/inbound/mime). */
+export const MIME_TYPES = ["message/rfc822", "message/global", "text/plain", "application/octet-stream"];
+
+/** POST /v1/inbound/mime: the raw bytes (API_BODY_LIMIT); any other type is 415. */
+export const mimeBody = () => [
+  (req: Request, _res: Response, next: NextFunction) => {
+    if (!req.is(MIME_TYPES)) throw new AppError("unsupported_media_type", "Send the raw message as message/rfc822");
+    next();
+  },
+  express.raw({ type: MIME_TYPES, limit: config.API_BODY_LIMIT }),
+];
+
 /**
  * For unknown routes: close the connection after the 404 rather than let Node read and discard a
  * body of any size to keep the socket alive. (Refusals of known routes, e.g. a 413, let Node discard

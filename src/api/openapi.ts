@@ -8,6 +8,7 @@ import { putCadenceSchema, putConsentSchema } from "../modules/consent/consent.s
 import { createCustomerSchema, listCustomersQuery, updateCustomerSchema } from "../modules/customers/customers.schema.ts";
 import { listFeedbackQuery } from "../modules/feedback/feedback.schema.ts";
 import { jsonImportSchema } from "../modules/imports/imports.schema.ts";
+import { bounceReportSchema } from "../modules/inbound/inbound.schema.ts";
 import { listMessagesSchema, sendMessageSchema } from "../modules/messages/messages.schema.ts";
 import { createPersonaSchema, updatePersonaSchema } from "../modules/personas/personas.schema.ts";
 import { createTemplateSchema, createVersionSchema, previewSchema } from "../modules/templates/templates.schema.ts";
@@ -31,10 +32,16 @@ export const bodies: Record<string, z.ZodType> = {
   "POST /v1/templates/:key/versions": createVersionSchema,
   "POST /v1/templates/:key/preview": previewSchema,
   "POST /v1/messages": sendMessageSchema,
+  "POST /v1/inbound/bounces": bounceReportSchema,
   "POST /v1/webhooks": createWebhookSchema,
   "PATCH /v1/webhooks/:id": updateWebhookSchema,
   "POST /v1/campaigns": createCampaignSchema,
   "PATCH /v1/campaigns/:id": updateCampaignSchema,
+};
+
+/** Bodies that are not JSON: "METHOD path" -> media type. */
+const rawBodies: Record<string, string> = {
+  "POST /v1/inbound/mime": "message/rfc822",
 };
 
 const queries: Record<string, z.ZodObject> = {
@@ -66,6 +73,7 @@ export function buildOpenApi(router: Router, serverUrl: string) {
         ...(guard ? { security: [{ bearer: [] }], "x-roles": guard.handle.roles } : { security: [] }),
         parameters: [...params, ...qProps.map(([name, schema]) => ({ name, in: "query", required: false, schema }))],
         ...(bodies[key] ? { requestBody: { required: true, content: { "application/json": { schema: jsonSchema(bodies[key]) } } } } : {}),
+        ...(rawBodies[key] ? { requestBody: { required: true, content: { [rawBodies[key]]: { schema: { type: "string", format: "binary" } } } } } : {}),
         responses: { default: problem, "2XX": { description: "Success" } },
       };
     }

@@ -3,7 +3,7 @@ import { Router } from "express";
 import type { Role } from "../modules/api-keys/api-keys.service.ts";
 import { config } from "../platform/config.ts";
 import { allow, loopbackOnly, metricsGuard } from "./auth.ts";
-import { formBody, jsonBody, oneClickBody } from "./body.ts";
+import { formBody, jsonBody, mimeBody, oneClickBody } from "./body.ts";
 import * as apiKeys from "./handlers/api-keys.ts";
 import * as campaigns from "./handlers/campaigns.ts";
 import * as confirm from "./handlers/confirm.ts";
@@ -16,6 +16,7 @@ import * as docs from "./handlers/docs.ts";
 import * as health from "./handlers/health.ts";
 import * as metrics from "./handlers/metrics.ts";
 import * as imports from "./handlers/imports.ts";
+import * as inbound from "./handlers/inbound.ts";
 import * as messages from "./handlers/messages.ts";
 import * as personas from "./handlers/personas.ts";
 import * as templates from "./handlers/templates.ts";
@@ -100,6 +101,11 @@ export function routes(opts: RouteOptions = {}): Router {
   r.post("/v1/messages", allow(D), json, messages.send);
   r.get("/v1/messages", allow(M, D), messages.list);
   r.get("/v1/messages/:id", allow(M, D), messages.get);
+  r.get("/v1/messages/:id/replies", allow(M, D), inbound.replies);
+
+  // Inbound: bounces, complaints and replies (developers wire their MTA or ESP to these)
+  r.post("/v1/inbound/bounces", allow(D), json, inbound.bounce);
+  r.post("/v1/inbound/mime", allow(D), mimeBody(), inbound.mime);
 
   // Feedback from the unsubscribe page and the preference center (marketers)
   r.get("/v1/feedback", allow(M), feedback.list);

@@ -108,6 +108,19 @@ const schema = z.object({
   // A fan-out whose checkpoint has not moved for this long is started again (its job was lost).
   CAMPAIGN_FANOUT_STALL_MS: z.coerce.number().int().min(1000).default(30_000),
   CAMPAIGN_MAX_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0.1),
+  // Inbound mail (src/modules/inbound): the domain of the signed return path (VERP) every message is
+  // sent with, bounces+<messageId>.<signature>@<domain>; default: the domain of SENDER_EMAIL.
+  RETURN_PATH_DOMAIN: z.string().regex(/^[a-zA-Z0-9.-]+$/, "a domain name").optional(),
+  // Soft bounces of one address (distinct messages) within SOFT_BOUNCE_WINDOW_DAYS that suppress it.
+  SOFT_BOUNCE_LIMIT: z.coerce.number().int().min(1).default(3),
+  SOFT_BOUNCE_WINDOW_DAYS: z.coerce.number().int().min(1).default(7),
+  // Port of the inbound SMTP listener for bounces, complaints and replies to signed return paths;
+  // unset: no listener. INBOUND_SMTP_HOST: its address.
+  INBOUND_SMTP_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  INBOUND_SMTP_HOST: z.string().default("0.0.0.0"),
+  // A fixed address the listener also takes mail for (feedback loops send ARF reports to one registered
+  // address, not to the return path); such a report counts only when it names a signed return path.
+  INBOUND_REPORT_ADDRESS: z.string().email().optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 

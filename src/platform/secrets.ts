@@ -6,13 +6,14 @@ interface Keys {
   token: Buffer;
   address: Buffer;
   encryption: Buffer;
+  returnPath: Buffer;
 }
 
 let keys: Keys | null = null;
 
 export function initSecrets(secret: string): void {
   const derive = (info: string) => Buffer.from(hkdfSync("sha256", secret, "rapport", info, 32));
-  keys = { token: derive("tokens-v1"), address: derive("address-hash-v1"), encryption: derive("encryption-v1") };
+  keys = { token: derive("tokens-v1"), address: derive("address-hash-v1"), encryption: derive("encryption-v1"), returnPath: derive("return-path-v1") };
 }
 
 function k(): Keys {
@@ -73,6 +74,9 @@ export function verifyToken<T extends TokenClaims>(token: string, purpose: strin
 export const shortMac = (data: Buffer, bytes = 12) => createHmac("sha256", k().token).update(data).digest().subarray(0, bytes);
 
 export const safeEqualBytes = (a: Buffer, b: Buffer) => a.length === b.length && timingSafeEqual(a, b);
+
+/** Signature of a return path (VERP) address: 64 bits of HMAC, lower-case hex (MTAs may fold case). */
+export const returnPathMac = (data: string) => createHmac("sha256", k().returnPath).update(data).digest("hex").slice(0, 16);
 
 // ---- Authenticated encryption (AES-256-GCM) ----
 

@@ -6,8 +6,9 @@ import { logger } from "../../platform/logger.ts";
 import { db } from "../../platform/prisma.ts";
 import { decrypt } from "../../platform/secrets.ts";
 import { withTransaction } from "../../platform/sql.ts";
+import type pg from "pg";
 import { confirmationScopeOf, requestConfirmation } from "./confirmation-message.ts";
-import { lockConsent, recordConsentChanges, type ConsentStatus } from "./consent.repository.ts";
+import { lockConsent, recordConsentChanges, type ConsentChange, type ConsentStatus } from "./consent.repository.ts";
 
 export interface SetConsentInput {
   customerId: string;
@@ -137,4 +138,37 @@ export async function listConsentEvents(customerId: string) {
     actor: r.actor,
     createdAt: r.createdAt.toISOString(),
   }));
+}
+
+/**
+ * Opts the customer out of every marketing topic they are opted in to (or pending on), in the
+ * caller's transaction, with one ledger row per topic (a complaint: source `complaint`). Like any
+ * withdrawal, the caller fences the hand-off first: stopHandoffs({customerId}) before the transaction.
+ * Returns the ids of the topics withdrawn.
+ */
+export async function withdrawAllMarketing(
+  client: pg.PoolClient,
+  input: { customerId: string; source: string; proof?: string; actor: string },
+): Promise<string[]> {
+  const c = await client.query<{ data_key: Buffer | null }>("SELECT data_key FROM customers WHERE id = $1::uuid AND erased_at IS NULL", [input.customerId]);
+  const dataKey = c.rows[0]?.data_key;
+  if (!dataKey) return [];
+  const { rows } = await client.query<{ topic_id: string }>(
+    `SELECT cs.topic_id FROM consents cs JOIN topics t ON t.id = cs.topic_id
+      WHERE cs.customer_id = $1::uuid AND cs.channel = 'email' AND t.kind = 'marketing' AND cs.status IN ('opted_in', 'pending')
+      ORDER BY cs.topic_id`,
+    [input.customerId],
+  );
+  const changes: ConsentChange[] = [];
+  for (const r of rows) {
+    // The same lock as setConsent: a concurrent change of one of these consents waits, then sees this.
+    const current = await lockConsent(client, input.customerId, r.topic_id, "email");
+    if (!current || current.status === "opted_out") continue;
+    changes.push({
+      customerId: input.customerId, topicId: r.topic_id, channel: "email", status: "opted_out", action: "opted_out",
+      source: input.source, proof: input.proof, wording: null, actor: input.actor, dataKey,
+    });
+  }
+  await recordConsentChanges(client, changes);
+  return changes.map((x) => x.topicId);
 }

@@ -42,6 +42,10 @@ export async function eraseCustomer(id: string): Promise<void> {
     await suppressQueued({ query: (text: string, values: unknown[]) => tx.$queryRawUnsafe(text, ...values).then((rows) => ({ rows })) } as unknown as Queryable,
       { customerId: id }, "erased", 1_000_000);
     await tx.messageEvent.updateMany({ where: { customerId: id }, data: { detail: null, url: null } });
+    // Replies (their text, already unreadable without the data key), diagnostics and the address hash
+    // of inbound reports about them (the suppression list keeps the hash).
+    await tx.$executeRaw`UPDATE inbound_events SET body_enc = NULL, detail = NULL, address_hash = NULL
+                          WHERE customer_id = ${id}::uuid OR (${c.email_hash}::text IS NOT NULL AND address_hash = ${c.email_hash})`;
     // Opens and clicks keep their verdicts for the counts; IP and user agent go (already unreadable
     // without the data key).
     await tx.engagementEvent.updateMany({ where: { customerId: id }, data: { ipEnc: null, userAgentEnc: null } });

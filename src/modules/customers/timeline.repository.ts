@@ -1,6 +1,5 @@
-// The customer's timeline: every touchpoint, newest first — messages, engagement, consent events and
-// feedback —
-// in one keyset-paginated UNION query.
+// The customer's timeline: every touchpoint, newest first — messages, engagement (opens, clicks,
+// bounces, complaints, replies), consent events and feedback — in one keyset-paginated UNION query.
 import { AppError } from "../../platform/errors.ts";
 import { pool } from "../../platform/prisma.ts";
 
@@ -38,6 +37,14 @@ export async function timeline(customerId: string, limit: number, cursor?: { at:
               m.campaign_id, CASE WHEN g.link_index >= 0 THEN m.links[g.link_index + 1] END, g.rule, g.machine, NULL, NULL, NULL, NULL
          FROM engagement_events g JOIN messages m ON m.id = g.message_id JOIN topics t ON t.id = m.topic_id
         WHERE g.customer_id = $1
+       UNION ALL
+       -- Inbound reports about the customer's address that name no message (e.g. a JSON bounce by
+       -- email); those naming a message appear above through its message_events row.
+       SELECT 'engagement', CASE i.type WHEN 'hard_bounce' THEN 'bounced' WHEN 'soft_bounce' THEN 'soft_bounced' WHEN 'complaint' THEN 'complained'
+                                        WHEN 'auto_reply' THEN 'auto_replied' ELSE i.type END,
+              i.created_at, 'i' || i.id::text, NULL, NULL, NULL, NULL, NULL, i.channel, NULL, NULL, NULL, NULL, NULL
+         FROM inbound_events i
+        WHERE i.customer_id = $1 AND i.message_id IS NULL
        UNION ALL
        SELECT 'consent', ce.action, ce.created_at, ce.id::text, NULL, t.key, NULL, NULL, NULL, ce.source, NULL, NULL, NULL, NULL, NULL
          FROM consent_events ce LEFT JOIN topics t ON t.id = ce.topic_id

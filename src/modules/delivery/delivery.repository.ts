@@ -267,3 +267,23 @@ export async function suppressQueued(
   );
   return rows[0]?.n ?? 0;
 }
+
+/**
+ * A bounce reported after SMTP accepted the message (a DSN, an API report): `sent` -> `bounced` with
+ * its `bounced` event, in the caller's transaction. False when the message was not `sent` (already
+ * bounced by an earlier report, or never handed over): nothing changes then.
+ */
+export async function markBounced(q: Queryable, messageId: string, detail: string | null): Promise<boolean> {
+  const { rows } = await q.query<{ id: string }>(
+    `WITH u AS (
+       UPDATE messages SET status = 'bounced', last_error = COALESCE($2, last_error), updated_at = now()
+        WHERE id = $1::uuid AND status = 'sent'
+       RETURNING id, customer_id),
+     e AS (
+       INSERT INTO message_events (message_id, customer_id, type, detail, created_at)
+       SELECT id, customer_id, 'bounced', $2, now() FROM u)
+     SELECT id FROM u`,
+    [messageId, detail],
+  );
+  return rows.length > 0;
+}

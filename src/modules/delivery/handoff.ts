@@ -10,6 +10,7 @@ import { admitHandoff, gateEpoch, type Admission } from "../../platform/handoff-
 import { sendRaw, takeSmtpSlot, waitSmtpSlot } from "../../platform/mailer.ts";
 import { messagesOutcome } from "../../platform/metrics.ts";
 import { waitUnlessStopping, workersStopping } from "../../platform/worker-state.ts";
+import { returnPath } from "../inbound/return-path.ts";
 import { messageIdHeader } from "./compose.ts";
 import type { ClaimedMessage, Outcome } from "./delivery.repository.ts";
 import { outcomeWritesFailing, recordOutcome, recordOutcomes } from "./outcome-writer.ts";
@@ -176,7 +177,8 @@ async function attempt(m: ClaimedMessage, raw: string, report: BatchReport, proo
   const n = m.attempts + 1;
   const base = { id: m.id, claim: m.claim, attempted: true, proof };
   try {
-    await sendRaw({ from: config.SENDER_EMAIL, to: m.customer.email!, raw, messageId: messageIdHeader(m.id) });
+    // Envelope sender: the signed return path, so that bounces find this message (inbound/return-path.ts).
+    await sendRaw({ from: returnPath(m.id), to: m.customer.email!, raw, messageId: messageIdHeader(m.id) });
     report.sent++;
     messagesOutcome.inc({ outcome: "sent" });
     return { ...base, kind: "sent" };

@@ -5,6 +5,8 @@ import { pageQuery } from "../../platform/pagination.ts";
 export const webhookEventTypes = [
   "message.sent", "message.failed", "message.bounced", "message.opened", "message.clicked", "message.complained",
   "consent.changed", "customer.unsubscribed", "campaign.completed", "feedback.received",
+  // Extension: a reply or an auto-reply to a message (inbound mail; see the README's API notes).
+  "message.replied",
 ] as const;
 export type WebhookEventType = (typeof webhookEventTypes)[number];
 /** Sent only by POST /v1/webhooks/{id}/test, whatever the endpoint subscribed to. */

@@ -1,0 +1,88 @@
+// What a returned report means: a DSN recipient is a hard bounce (the address does not exist or is
+// disabled: stop for good), a soft bounce (it may work later: full mailbox, policy block, timeout) or
+// nothing (delayed, delivered); a message is an auto-reply by the headers of RFC 3834 and the usual
+// vendor ones, or by its subject. Pure; CONTEXT.md has the vocabulary.
+import { header, type Headers } from "./mime.ts";
+
+export type BounceVerdict = "hard_bounce" | "soft_bounce" | "ignored";
+
+/** The enhanced status code (RFC 3463) in a text, e.g. "550 5.1.1 <x>: user unknown" -> "5.1.1". */
+export const enhancedCode = (s: string | undefined) => (s ? /\b([245])\.(\d{1,3})\.(\d{1,3})\b/.exec(s)?.[0] : undefined);
+
+// Status codes that say the address itself is gone. 5.1.7/5.1.8 are about the sender; 5.4.1 is how
+// Microsoft 365 refuses a recipient its directory does not know ("Recipient address rejected:
+// Access denied"); 5.4.4 an unroutable (nonexistent) domain.
+const HARD_CODES = new Set(["5.1.1", "5.1.2", "5.1.3", "5.1.6", "5.1.10", "5.2.1", "5.4.1", "5.4.4"]);
+
+// Said by MTAs that give no useful code (plain 550, Yahoo's "dd This user doesn't have ... account").
+const USER_UNKNOWN =
+  /\b(user unknown|unknown user|no such (user|mailbox|recipient)|does ?n[o']t exist|doesn't have an? [\w.-]+ account|invalid (recipient|mailbox|address)|mailbox (unavailable|not found|disabled)|recipient (address )?rejected|address rejected|account (has been )?(disabled|deactivated))\b/i;
+
+/**
+ * One DSN recipient (RFC 3464 §2.3): Action, Status and Diagnostic-Code. A generic Status (X.0.0)
+ * gives way to a more precise code in the diagnostic.
+ */
+export function bounceVerdict(action: string | undefined, status: string | undefined, diagnostic: string | undefined): { verdict: BounceVerdict; code?: string } {
+  const a = (action ?? "failed").trim().toLowerCase();
+  if (a !== "failed") return { verdict: "ignored" }; // delayed, delivered, relayed, expanded
+  let code = enhancedCode(status);
+  const fromDiagnostic = enhancedCode(diagnostic);
+  if ((!code || /\.0\.0$/.test(code)) && fromDiagnostic) code = fromDiagnostic;
+  const basic = /\b([45])\d\d\b/.exec(diagnostic ?? "")?.[1];
+  const klass = code?.[0] ?? basic;
+  if (klass === "5" || klass === undefined) {
+    if (code && HARD_CODES.has(code)) return { verdict: "hard_bounce", code };
+    if ((!code || /\.0\.0$/.test(code)) && USER_UNKNOWN.test(diagnostic ?? "")) return { verdict: "hard_bounce", code };
+  }
+  // A permanent failure for another reason (policy, content, full mailbox), or a temporary one the
+  // reporting MTA gave up on: the address may work later.
+  return { verdict: "soft_bounce", code };
+}
+
+/** A bounce written as prose (no RFC 3464 part), e.g. Yahoo's "Failure Notice", qmail: the same rules. */
+export function proseBounceVerdict(text: string): { verdict: BounceVerdict; code?: string; diagnostic?: string } {
+  const line = text.split(/\r?\n/).find((l) => /\b[45]\d\d\b|\b[45]\.\d{1,3}\.\d{1,3}\b/.test(l) && !/^\s*(received|date|x-|message-id)/i.test(l));
+  const diagnostic = (line ?? text.split(/\r?\n/).find((l) => USER_UNKNOWN.test(l)) ?? "").trim();
+  const v = bounceVerdict("failed", undefined, diagnostic || text.slice(0, 2000));
+  return { ...v, diagnostic: diagnostic || undefined };
+}
+
+const BOUNCE_SENDER = /^(mailer-daemon|postmaster|mail-daemon|mailerdaemon)@/i;
+const BOUNCE_SUBJECT =
+  /\b(undeliver(able|ed)|delivery (status notification|failure|has failed)|failure notice|returned mail|mail delivery (failed|failure|subsystem)|non[- ]?delivery)\b/i;
+
+/** A message that reads as a bounce although it has no delivery-status part. */
+export const looksLikeBounce = (fromAddress: string | undefined, subject: string | undefined) =>
+  (fromAddress !== undefined && BOUNCE_SENDER.test(fromAddress.trim())) || BOUNCE_SUBJECT.test(subject ?? "");
+
+// Out-of-office subjects in the languages the major clients ship with.
+const OUT_OF_OFFICE =
+  /(out of (the )?office|\booo\b|automatic reply|auto(matic)?[- ]?(reply|response)?:? ?(out|away)|\baway from\b|on (vacation|holiday|leave)|vacation (reply|notice)|abwesenheit|nicht im b(ü|ue)ro|r(é|e)ponse automatique|absence|absent|\bcong(é|e)s\b|respuesta autom(á|a)tica|fuera de la oficina|ausente|risposta automatica|fuori (sede|ufficio)|automatisch antwoord|afwezig|resposta autom(á|a)tica|fora do escrit(ó|o)rio|autosvar|frånvaro|poza biurem|自動応答|不在)/i;
+const AUTO_SUBJECT = /^\s*(auto(matic)?[ -]?(reply|response|answer|antwort)|autoreply|autoresponder|auto:)/i;
+// Subjects that say it on their own, without any header (clients that set none).
+const OUT_OF_OFFICE_START =
+  /^\s*(out of (the )?office|automatic reply|auto(matic)?[ -]?reply|abwesenheitsnotiz|r(é|e)ponse automatique|respuesta autom(á|a)tica|risposta automatica|automatisch antwoord|ooo\b)/i;
+
+export type AutoReplyKind = "out_of_office" | "auto_reply";
+
+const AUTO_HEADERS = ["x-autoreply", "x-autorespond", "x-autogenerated", "x-autoresponse", "x-ms-exchange-inbox-rules-loop"];
+
+/**
+ * RFC 3834 Auto-Submitted (anything but "no"), the vendor headers (X-Autoreply, X-Autorespond,
+ * X-Autogenerated, Precedence auto_reply/bulk/junk/list, Microsoft's X-MS-Exchange-Inbox-Rules-Loop),
+ * or an auto-reply subject. An automatic message with an absence subject is out-of-office. Null for a
+ * person's own reply (a "Re: your absence policy" from a person stays a reply).
+ */
+export function autoReplyKind(h: Headers, subject: string | undefined): AutoReplyKind | null {
+  const s = subject ?? "";
+  const auto = header(h, "auto-submitted")?.toLowerCase().trim();
+  const precedence = (header(h, "precedence") ?? header(h, "x-precedence"))?.toLowerCase().trim();
+  const automatic =
+    (auto !== undefined && !auto.startsWith("no")) ||
+    AUTO_HEADERS.some((n) => header(h, n) !== undefined) ||
+    (precedence !== undefined && ["auto_reply", "bulk", "junk", "list"].includes(precedence)) ||
+    AUTO_SUBJECT.test(s) ||
+    OUT_OF_OFFICE_START.test(s);
+  if (!automatic) return null;
+  return OUT_OF_OFFICE.test(s) ? "out_of_office" : "auto_reply";
+}
