@@ -110,6 +110,9 @@ end
 return g`;
 
 const seed = () => randomBytes(6).toString("hex");
+// Members name one admission: this process's random prefix and a counter (no random bytes per message).
+const processTag = seed();
+let admissions = 0;
 
 /** The current generation; read it before the consent read that admissions will rely on. */
 export async function gateEpoch(): Promise<string> {
@@ -144,7 +147,7 @@ function scopesOf(s: HandoffSubject): { stops: string[]; runs: string[] } {
  */
 export async function admitHandoff(s: HandoffSubject, epoch: string): Promise<{ admission: Admission; done: () => void }> {
   const { stops, runs } = scopesOf(s);
-  const member = `${s.messageId}.${seed()}`;
+  const member = `${s.messageId}.${processTag}${(admissions++).toString(36)}`;
   let r: number;
   try {
     r = (await runScript(ADMIT, [genKey(), ...stops, ...runs], [epoch, member, stops.length, MAX_HANDOFF_MS])) as number;
