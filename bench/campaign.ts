@@ -19,7 +19,11 @@ const SIZES = (process.env.BENCH_SIZES ?? "10000,100000").split(",").map(Number)
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
 const ZONES = ["Asia/Tokyo", "Europe/Berlin", "America/New_York"];
 
-for (const n of SIZES) await run(n);
+// One process per size: each size gets fresh module state (database pool, queues) and its own RSS.
+if (SIZES.length > 1) {
+  const { spawnSync } = await import("node:child_process");
+  for (const n of SIZES) spawnSync(process.execPath, ["--import", "tsx", "bench/campaign.ts"], { stdio: "inherit", env: { ...process.env, BENCH_SIZES: String(n) } });
+} else await run(SIZES[0]);
 process.exit(0);
 
 async function run(N: number) {
@@ -63,6 +67,8 @@ async function run(N: number) {
         [yes, topicId],
       );
     }
+    // As an import of this size does (imports.service.ts): fresh planner statistics.
+    await pool.query("ANALYZE customers, consents, consent_events");
     console.log(`\n== ${N} customers, ${consenting} consenting, 4 personas, 3 timezones, ${WORKERS} worker process(es), database ${engine.dbName}`);
 
     const raw = await engine.raw(consenting, "marketing");

@@ -113,7 +113,8 @@ export async function startEngine(overrides: Record<string, string> = {}): Promi
       await closeDb();
       const admin = new (await import("pg")).default.Client({ connectionString: `${server}/postgres` });
       await admin.connect();
-      await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+      // BENCH_KEEP_DB=1 keeps it for a look afterwards (EXPLAIN, pg_stat_statements).
+      if (!process.env.BENCH_KEEP_DB) await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
       await admin.end();
       const { createRedis } = await import("../../src/platform/redis.ts");
       const r = createRedis();

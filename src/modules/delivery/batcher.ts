@@ -26,7 +26,9 @@ interface InFlight {
 }
 
 const maxBatch = () => config.SEND_BATCH_SIZE * 4;
-const maxInFlight = () => config.SEND_BATCH_SIZE * 6;
+// Three batches: room for a campaign batch being handed over, the next one being prepared, and an
+// api batch. (At 6, campaign batches could only start with nothing in flight: no overlap at all.)
+const maxInFlight = () => config.SEND_BATCH_SIZE * 12;
 
 // The api lane is served first, and campaign batches leave room for one api batch in flight, so a
 // transactional message waits at most for one batch being prepared, never for a campaign's backlog.

@@ -136,6 +136,9 @@ async function failStaleImportsOpportunistically(importId: string): Promise<void
   await failStaleImports(STALE_IMPORT_MS, importId).catch((err) => logger.warn({ err: (err as Error).message }, "closing stale imports failed"));
 }
 
+/** Imports of at least this many rows refresh the planner's statistics of the tables they wrote. */
+const ANALYZE_AFTER_ROWS = 5000;
+
 export async function processImport(importId: string): Promise<void> {
   await failStaleImportsOpportunistically(importId);
   const job = await repo.claimImport(importId);
@@ -175,6 +178,10 @@ export async function processImport(importId: string): Promise<void> {
   }
   await repo.finishImport(importId, "completed");
   logger.info({ importId, rows: loaded.rows.length }, "import completed");
+  // Fresh statistics at once: a campaign launched right after a large import would otherwise be
+  // planned on the old ones until autovacuum gets round to it (eligibility went from ~2 to ~80 ms
+  // per batch of 400 in the campaign benchmark).
+  if (loaded.rows.length >= ANALYZE_AFTER_ROWS) await repo.refreshStatistics().catch((err: Error) => logger.warn({ err: err.message }, "could not refresh statistics after an import"));
 }
 
 /**
