@@ -10,6 +10,7 @@ import { processCampaignDelivery, processCampaignJob, startCampaigns, stopCampai
 import { processCustomerImport } from "./customer-import.worker.ts";
 import { processMessageDelivery, startMessageDelivery, stopMessageDelivery } from "./message-delivery.worker.ts";
 import { startEngagementWriter } from "../modules/engagement/writer.ts";
+import { registerCampaignEngagement } from "../modules/campaigns/engagement-counters.ts";
 import { processWebhookDelivery, startWebhookDelivery, stopWebhookDelivery } from "./webhook-delivery.worker.ts";
 
 interface WorkerSpec {
@@ -55,6 +56,7 @@ export function startWorkers(): RunningWorkers {
     return w;
   });
   // Not a BullMQ queue: the engagement writer reads the tracking endpoints' Redis stream in batches.
+  registerCampaignEngagement();
   const writer = startEngagementWriter();
   return {
     async close() {

@@ -15,7 +15,8 @@ export interface Counts {
   failed: number;
   bounced: number;
   suppressedByReason: Record<string, number>;
-  // Engagement (opens, clicks, unsubscribes, complaints) is not recorded yet: always 0 here.
+  // Engagement: messages opened / clicked by a person (a human click implies an open), machine ones
+  // apart, unsubscribed and complained (engagement-counters.ts and the message_events trigger).
   opened: number;
   clicked: number;
   machineOpened: number;
@@ -71,4 +72,25 @@ export async function transition(id: string, from: string[], to: string, set: Re
     [id, to, from, ...cols.map((c) => set[c])],
   );
   return (rowCount ?? 0) > 0;
+}
+
+/** The most clicked links of a campaign (human clicks first), from the per-link counters. */
+export async function topLinks(id: string, limit = 10): Promise<Array<{ url: string; clicks: number; machineClicks: number }>> {
+  const { rows } = await pool.query<{ url: string; clicks: string; machine_clicks: string }>(
+    `SELECT url, sum(clicks)::bigint AS clicks, sum(machine_clicks)::bigint AS machine_clicks FROM campaign_link_stats
+      WHERE campaign_id = $1::uuid GROUP BY url ORDER BY 2 DESC, 3 DESC, url LIMIT $2`,
+    [id, limit],
+  );
+  return rows.map((r) => ({ url: r.url, clicks: Number(r.clicks), machineClicks: Number(r.machine_clicks) }));
+}
+
+/** Per minute: messages sent, and messages first opened / clicked by a person. */
+export async function timeline(id: string): Promise<Array<{ minute: Date; sent: number; opened: number; clicked: number }>> {
+  const { rows } = await pool.query<{ minute: Date; sent: string; opened: string; clicked: string }>(
+    `SELECT minute, sum(n) FILTER (WHERE bucket = 'sent')::bigint AS sent, sum(n) FILTER (WHERE bucket = 'opened')::bigint AS opened,
+            sum(n) FILTER (WHERE bucket = 'clicked')::bigint AS clicked
+       FROM campaign_timeline WHERE campaign_id = $1::uuid GROUP BY minute ORDER BY minute LIMIT 20000`,
+    [id],
+  );
+  return rows.map((r) => ({ minute: r.minute, sent: Number(r.sent ?? 0), opened: Number(r.opened ?? 0), clicked: Number(r.clicked ?? 0) }));
 }

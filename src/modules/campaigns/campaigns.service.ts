@@ -8,7 +8,7 @@ import { findVersion } from "../templates/templates.service.ts";
 import { findTopicByKey } from "../topics/topics.service.ts";
 import { audiencePreview } from "./audience.ts";
 import { combinationErrors, type Audience, type CreateCampaign, type ListCampaigns, type UpdateCampaign } from "./campaigns.schema.ts";
-import { campaignCounts, include, type CampaignRow, type Counts } from "./campaigns.repository.ts";
+import { campaignCounts, include, timeline, topLinks, type CampaignRow, type Counts } from "./campaigns.repository.ts";
 
 export function campaignView(c: CampaignRow, counts: Counts) {
   return {
@@ -128,9 +128,16 @@ export async function campaignAudience(id: string) {
   return audiencePreview(c.audience as Audience, { id: c.topicId, kind: c.topic.kind }, c.id);
 }
 
-/** Counts per persona (from the counters: a few rows whatever the campaign's size). */
+/** Counts per persona and the top links (from the counters: a few rows whatever the campaign's size). */
 export async function campaignStats(id: string) {
   const c = await findCampaign(id);
-  const e = (await campaignCounts([c.id])).get(c.id)!;
-  return { data: [...e.byPersona].map(([persona, counts]) => ({ persona: persona || null, ...counts })), total: e.total };
+  const [counts, links] = await Promise.all([campaignCounts([c.id]), topLinks(c.id)]);
+  const e = counts.get(c.id)!;
+  return { data: [...e.byPersona].map(([persona, counts]) => ({ persona: persona || null, ...counts })), total: e.total, topLinks: links };
+}
+
+/** The campaign over time, per minute (sent, first human opens, first clicks). */
+export async function campaignTimeline(id: string) {
+  const c = await findCampaign(id);
+  return (await timeline(c.id)).map((r) => ({ minute: r.minute.toISOString(), sent: r.sent, opened: r.opened, clicked: r.clicked }));
 }

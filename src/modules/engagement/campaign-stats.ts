@@ -15,10 +15,18 @@ export interface CampaignEngagementDelta {
   machineClicked: number;
 }
 
-export type CampaignEngagementSink = (client: pg.PoolClient, deltas: CampaignEngagementDelta[]) => Promise<void>;
+/** One stored click on a link of a campaign message (for clicks per link; the honeypot excluded). */
+export interface CampaignLinkClick {
+  campaignId: string;
+  messageId: string;
+  linkIndex: number;
+  machine: boolean;
+}
+
+export type CampaignEngagementSink = (client: pg.PoolClient, deltas: CampaignEngagementDelta[], clicks: CampaignLinkClick[]) => Promise<void>;
 const sinks: CampaignEngagementSink[] = [];
 
-/** The campaigns module registers its summary-table update here (see the report / CONTEXT.md). */
+/** The campaigns module registers its summary-table update here (campaigns/engagement-counters.ts). */
 export function onCampaignEngagement(sink: CampaignEngagementSink): void {
   sinks.push(sink);
 }
@@ -45,7 +53,20 @@ export function campaignDeltas(
   return [...out.values()].filter((d) => d.opened + d.clicked + d.machineOpened + d.machineClicked > 0);
 }
 
-export async function applyCampaignDeltas(client: pg.PoolClient, deltas: CampaignEngagementDelta[]): Promise<void> {
-  if (deltas.length === 0) return;
-  for (const s of sinks) await s(client, deltas);
+/** The batch's clicks on real links of campaign messages. */
+export function campaignLinkClicks(
+  rows: Array<{ messageId: string; type: "open" | "click"; linkIndex: number | null; machine: boolean }>,
+  messages: Map<string, { campaign_id: string | null }>,
+): CampaignLinkClick[] {
+  return rows.flatMap((r) => {
+    const campaignId = messages.get(r.messageId)?.campaign_id;
+    return r.type === "click" && campaignId && r.linkIndex !== null && r.linkIndex >= 0
+      ? [{ campaignId, messageId: r.messageId, linkIndex: r.linkIndex, machine: r.machine }]
+      : [];
+  });
+}
+
+export async function applyCampaignDeltas(client: pg.PoolClient, deltas: CampaignEngagementDelta[], clicks: CampaignLinkClick[] = []): Promise<void> {
+  if (deltas.length === 0 && clicks.length === 0) return;
+  for (const s of sinks) await s(client, deltas, clicks);
 }

@@ -10,7 +10,7 @@ import { encrypt } from "../../platform/secrets.ts";
 import { onCommit, withTransaction } from "../../platform/sql.ts";
 import { enqueueDeliveries, recordEvents, type DomainEvent } from "../webhooks/emit.ts";
 import { parseHit, streamKey, type Hit } from "./capture.ts";
-import { applyCampaignDeltas, campaignDeltas } from "./campaign-stats.ts";
+import { applyCampaignDeltas, campaignDeltas, campaignLinkClicks } from "./campaign-stats.ts";
 import { burstClicks, BURST_MS, classify } from "./classify.ts";
 import { addCounts, insertEvents, messageFacts, recentClicks, type Counts, type EventRow } from "./engagement.repository.ts";
 
@@ -64,7 +64,7 @@ export async function writeHits(hits: Hit[]): Promise<number> {
   await withTransaction(async (c) => {
     await insertEvents(c, rows);
     const changes = await addCounts(c, [...deltas.values()]);
-    await applyCampaignDeltas(c, campaignDeltas(changes, facts));
+    await applyCampaignDeltas(c, campaignDeltas(changes, facts), campaignLinkClicks(rows, facts));
     const deliveries = await recordEvents(c, events);
     if (deliveries.length) onCommit(c, () => enqueueDeliveries(deliveries));
   });
