@@ -129,7 +129,7 @@ describe("console journeys", { timeout: 180_000 }, () => {
     expect(chart.days[29]).toBe(today);
     expect(chart.values[29]).toBeGreaterThanOrEqual(2);
     expect(await page.locator(".uplot").count()).toBe(1);
-    for (const id of ["#campaigns-placeholder", "#engagement-placeholder"]) expect(await page.textContent(id)).not.toMatch(/\d/);
+    expect(await page.isVisible("#engagement")).toBe(true);
     await page.close();
   });
 

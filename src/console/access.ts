@@ -17,6 +17,11 @@ export const AREAS = {
   topicsWrite: "POST /v1/topics",
   // No API route lists suppressions; a lookup by address says as much as a customer search by email.
   suppressions: "GET /v1/customers",
+  campaigns: "GET /v1/campaigns",
+  campaignsWrite: "POST /v1/campaigns",
+  campaignActions: "POST /v1/campaigns/:id/pause",
+  webhooks: "GET /v1/webhooks",
+  webhooksWrite: "POST /v1/webhooks/:id/deliveries/:deliveryId/replay",
   apiKeys: "GET /v1/api-keys",
   apiKeysWrite: "POST /v1/api-keys",
 } as const;

@@ -8,6 +8,8 @@ import { logger } from "../platform/logger.ts";
 import { area } from "./access.ts";
 import { asset } from "./assets.ts";
 import * as admin from "./pages/admin.ts";
+import * as campaigns from "./pages/campaigns.ts";
+import * as webhooks from "./pages/webhooks.ts";
 import * as customers from "./pages/customers.ts";
 import { dashboard } from "./pages/dashboard.ts";
 import * as personas from "./pages/personas.ts";
@@ -46,6 +48,17 @@ export function consoleRoutes(): Router {
   c.post("/templates/:key", area("templatesWrite"), templates.saveVersion);
   c.post("/templates/:key/check", area("templates"), templates.check);
   c.get("/templates/:key/history", area("templates"), templates.history);
+
+  c.get("/campaigns", area("campaigns"), campaigns.index);
+  c.get("/campaigns/new", area("campaignsWrite"), campaigns.wizard);
+  c.post("/campaigns", area("campaignsWrite"), campaigns.create);
+  c.get("/campaigns/:id", area("campaigns"), (req, res) => campaigns.show(req, res));
+  c.get("/campaigns/:id/progress", area("campaigns"), campaigns.progress);
+  for (const a of ["schedule", "pause", "resume", "cancel"] as const) c.post(`/campaigns/:id/${a}`, area("campaignActions"), campaigns.action(a));
+
+  c.get("/webhooks", area("webhooks"), webhooks.index);
+  c.get("/webhooks/:id", area("webhooks"), (req, res) => webhooks.show(req, res));
+  c.post("/webhooks/:id/deliveries/:deliveryId/replay", area("webhooksWrite"), webhooks.replay);
 
   c.get("/customers", area("customers"), customers.search);
   c.get("/customers/:id", area("customers"), customers.profile);

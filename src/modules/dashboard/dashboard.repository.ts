@@ -20,3 +20,15 @@ export async function consentChangesThisWeek(): Promise<Array<{ action: string; 
   );
   return rows;
 }
+
+/** Engagement since `since`: messages first opened / clicked by a person, unsubscribes, complaints (index ranges). */
+export async function engagementSince(since: Date): Promise<{ opened: number; clicked: number; unsubscribed: number; complained: number }> {
+  const { rows } = await pool.query<{ opened: number; clicked: number; unsubscribed: number; complained: number }>(
+    `SELECT (SELECT count(*) FROM message_engagement WHERE first_open_at >= $1)::int AS opened,
+            (SELECT count(*) FROM message_engagement WHERE first_click_at >= $1)::int AS clicked,
+            (SELECT count(*) FROM message_events WHERE type = 'unsubscribed' AND created_at >= $1)::int AS unsubscribed,
+            (SELECT count(*) FROM message_events WHERE type = 'complained' AND created_at >= $1)::int AS complained`,
+    [since],
+  );
+  return rows[0];
+}

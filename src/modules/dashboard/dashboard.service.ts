@@ -4,7 +4,7 @@
 import { config } from "../../platform/config.ts";
 import { logger } from "../../platform/logger.ts";
 import { redis } from "../../platform/redis.ts";
-import { consentChangesThisWeek, sentPerDay } from "./dashboard.repository.ts";
+import { consentChangesThisWeek, engagementSince, sentPerDay } from "./dashboard.repository.ts";
 
 export { consentChangesThisWeek };
 
@@ -34,4 +34,9 @@ export async function sentLastDays(days: number, now = Date.now()): Promise<Arra
     const day = dayOf(now - (days - 1 - i) * DAY);
     return { day, sent: (day === today ? current : past).get(day) ?? 0 };
   });
+}
+
+/** Human engagement over the last `days` days. */
+export function engagementLastDays(days: number, now = Date.now()) {
+  return engagementSince(new Date(now - days * 86_400_000));
 }
