@@ -40,7 +40,7 @@ async function laterCampaign() {
   const tpl = await createTemplate(h);
   const c = await createCampaign(h, { topic: topic.key, template: tpl.key, audience: { personas: [persona.key] }, scheduledAt: new Date(Date.now() + 3_600_000).toISOString() });
   expect((await h.api("POST", `/v1/campaigns/${c.id}/schedule`)).status).toBe(200);
-  return c.id;
+  return { id: c.id, wizard: new URLSearchParams({ started: "1", name: "Later", topic: topic.key, persona: persona.key, template: tpl.key }) };
 }
 
 const rowNumbers = (page: Page, persona: string) =>
@@ -101,7 +101,7 @@ describe("console campaigns", { timeout: 240_000 }, () => {
   });
 
   it("when a campaign is paused and resumed from its page, then the API sees each state, and an action posted without the CSRF token is refused", async () => {
-    const id = await laterCampaign();
+    const { id } = await laterCampaign();
     const page = await signedIn(await h.keyFor("marketer"));
     await page.goto(`${h.baseUrl}/console/campaigns/${id}`);
     expect(await page.textContent("#campaign-status")).toBe("scheduled");
@@ -156,13 +156,17 @@ describe("console campaigns", { timeout: 240_000 }, () => {
 
   for (const width of [390, 1280]) {
     it(`when the campaign and webhook pages are opened at ${width} px, then axe-core finds no serious or critical violation and nothing is wider than the screen`, async () => {
-      const id = await laterCampaign();
+      const { id, wizard } = await laterCampaign();
       const hooks = (await h.api("GET", "/v1/webhooks")).body.data as Array<{ id: string }>;
       const pages = [
-        "/console", "/console/campaigns", "/console/campaigns/new", "/console/campaigns/new?step=content&started=1",
+        "/console", "/console/campaigns", "/console/campaigns/new", ...["content", "schedule", "review"].map((step) => `/console/campaigns/new?${wizard}&step=${step}`),
         `/console/campaigns/${id}`, "/console/webhooks", ...hooks.slice(0, 1).map((x) => `/console/webhooks/${x.id}`),
       ];
       const page = await signedIn(ADMIN_KEY, width);
+      for (const step of ["content", "schedule", "review"]) {
+        await page.goto(`${h.baseUrl}/console/campaigns/new?${wizard}&step=${step}`);
+        expect(await page.textContent("h1")).toBe(`New campaign: ${step}`);
+      }
       for (const path of pages) {
         await page.goto(h.baseUrl + path);
         const violations = await seriousViolations(page);
