@@ -44,14 +44,15 @@ END\073';
 CREATE TRIGGER messages_campaign_timeline AFTER UPDATE ON "messages" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
   FOR EACH STATEMENT EXECUTE FUNCTION rapport_campaign_timeline_sent();
 
--- Unsubscribes and complaints of campaign messages: buckets `unsubscribed` and `complained` of
--- campaign_stats, counted as their message events are written (one event per message and kind).
+-- Unsubscribes of campaign messages: bucket `unsubscribed` of campaign_stats, counted as their
+-- message events are written (one per message: the unsubscribe use case writes it once). Complaints
+-- are counted by the inbound module when it writes a message's first complaint.
 CREATE OR REPLACE FUNCTION rapport_campaign_reactions() RETURNS trigger LANGUAGE plpgsql AS E'
 BEGIN
   INSERT INTO campaign_stats AS s (campaign_id, persona, bucket, shard, n)
   SELECT m.campaign_id, COALESCE(m.persona_key, ''''), e.type, (pg_backend_pid() % 4)::smallint, count(*)
     FROM new_rows e JOIN messages m ON m.id = e.message_id
-   WHERE e.type IN (''unsubscribed'', ''complained'') AND m.campaign_id IS NOT NULL
+   WHERE e.type = ''unsubscribed'' AND m.campaign_id IS NOT NULL
    GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
   ON CONFLICT (campaign_id, persona, bucket, shard) DO UPDATE SET n = s.n + EXCLUDED.n\073
   RETURN NULL\073
