@@ -1,4 +1,4 @@
-// Engagement in campaign numbers: opens, clicks (human and machine apart), unsubscribes and top
+// Engagement in campaign numbers: opens, clicks (human and machine apart), unsubscribes, complaints and top
 // links of a campaign come from counters the engagement writer and triggers keep, and equal the
 // raw events that were made.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -84,10 +84,13 @@ describe("campaign engagement stats", () => {
     await hit(ub.honeypot); // no person clicks the hidden link
     const unsub = await fetch(ub.unsubscribe, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "List-Unsubscribe=One-Click" });
     expect(unsub.status).toBe(200);
+    const { rows: [ma] } = await pool.query("SELECT id FROM messages WHERE campaign_id = $1 AND customer_id = $2", [camp.id, ca.id]);
+    const complaint = await h.api("POST", "/v1/inbound/bounces", { messageId: ma.id, type: "complaint" });
+    expect(complaint.status, complaint.text).toBeLessThan(300);
 
-    const s = await statsWhen(camp.id, (x) => x.total.clicked === 1 && x.total.machineClicked === 1 && x.total.unsubscribed === 1);
+    const s = await statsWhen(camp.id, (x) => x.total.clicked === 1 && x.total.machineClicked === 1 && x.total.unsubscribed === 1 && x.total.complained === 1);
     const byPersona = Object.fromEntries(s.data.map((d: { persona: string }) => [d.persona, d]));
-    expect(byPersona[a.key]).toMatchObject({ sent: 1, opened: 1, clicked: 1, machineOpened: 1, machineClicked: 0, unsubscribed: 0, complained: 0 });
+    expect(byPersona[a.key]).toMatchObject({ sent: 1, opened: 1, clicked: 1, machineOpened: 1, machineClicked: 0, unsubscribed: 0, complained: 1 });
     expect(byPersona[b.key]).toMatchObject({ sent: 1, opened: 0, clicked: 0, machineOpened: 1, machineClicked: 1, unsubscribed: 1, complained: 0 });
     const raw = await rawEvents(camp.id);
     for (const p of [a.key, b.key]) {
@@ -97,6 +100,6 @@ describe("campaign engagement stats", () => {
     expect(s.topLinks).toEqual([{ url: LINK, clicks: 2, machineClicks: 0 }]);
     // The campaign's counts are the sum of its personas'.
     const c = (await h.api("GET", `/v1/campaigns/${camp.id}`)).body;
-    expect(c.counts).toMatchObject({ opened: 1, clicked: 1, machineOpened: 2, machineClicked: 1, unsubscribed: 1 });
+    expect(c.counts).toMatchObject({ opened: 1, clicked: 1, machineOpened: 2, machineClicked: 1, unsubscribed: 1, complained: 1 });
   });
 });
