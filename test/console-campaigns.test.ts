@@ -104,6 +104,8 @@ describe("console campaigns", { timeout: 240_000 }, () => {
   it("when a campaign is paused and resumed from its page, then the API sees each state, and an action posted without the CSRF token is refused", async () => {
     const { id } = await laterCampaign();
     const page = await signedIn(await h.keyFor("marketer"));
+    // The dashboard lists it among running and scheduled campaigns, with its progress.
+    expect(await page.textContent(`#dashboard-campaigns a[href="/console/campaigns/${id}"]`)).toBeTruthy();
     await page.goto(`${h.baseUrl}/console/campaigns/${id}`);
     expect(await page.textContent("#campaign-status")).toBe("scheduled");
 
