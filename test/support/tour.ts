@@ -9,14 +9,18 @@ import { waitUntil } from "./wait.ts";
 export interface TourStop {
   /** "METHOD /path/:param" as in src/api/routes.ts. */
   route: string;
+  /** The request: its path (with query) and JSON body. */
+  path: string;
+  body?: unknown;
   res: ApiResponse;
 }
 
-export async function apiTour(h: Harness, opts: { devOutbox?: boolean } = {}): Promise<TourStop[]> {
+/** `keep`: leave the customer, persona and webhook in place (the fuzz test sends bad input to them). */
+export async function apiTour(h: Harness, opts: { devOutbox?: boolean; keep?: boolean } = {}): Promise<TourStop[]> {
   const stops: TourStop[] = [];
   const call = async (route: string, path: string, body?: unknown, o?: Parameters<Harness["api"]>[3]) => {
     const res = await h.api(route.split(" ")[0], path, body, o);
-    stops.push({ route, res });
+    stops.push({ route, path, body, res });
     if (res.status >= 300 && res.status !== 302) throw new Error(`${route} answered ${res.status}: ${res.text.slice(0, 400)}`);
     return res;
   };
@@ -116,7 +120,7 @@ export async function apiTour(h: Harness, opts: { devOutbox?: boolean } = {}): P
   await call("POST /v1/webhooks/:id/test", `/v1/webhooks/${wid}/test`);
   const deliveries = await call("GET /v1/webhooks/:id/deliveries", `/v1/webhooks/${wid}/deliveries`);
   await call("POST /v1/webhooks/:id/deliveries/:deliveryId/replay", `/v1/webhooks/${wid}/deliveries/${deliveries.body.data[0].id}/replay`);
-  await call("DELETE /v1/webhooks/:id", `/v1/webhooks/${wid}`);
+  if (!opts.keep) await call("DELETE /v1/webhooks/:id", `/v1/webhooks/${wid}`);
 
   if (opts.devOutbox) {
     const list = await call("GET /dev/outbox", "/dev/outbox", undefined, { headers: { accept: "application/json" } });
@@ -126,6 +130,7 @@ export async function apiTour(h: Harness, opts: { devOutbox?: boolean } = {}): P
     await call("DELETE /dev/outbox", "/dev/outbox");
   }
 
+  if (opts.keep) return stops;
   await call("DELETE /v1/personas/:key", `/v1/personas/${persona}`);
   await call("DELETE /v1/customers/:id", `/v1/customers/${cid}`);
   return stops;
