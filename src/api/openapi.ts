@@ -54,6 +54,7 @@ const queries: Record<string, z.ZodObject> = {
   "GET /v1/messages": listMessagesSchema,
   "GET /v1/campaigns": listCampaignsSchema,
   "GET /v1/feedback": listFeedbackQuery,
+  "GET /dev/outbox": listQuery,
 };
 
 /** zod to JSON Schema 2020-12 (OpenAPI 3.1 schemas are JSON Schema): requests as input, responses as output. */

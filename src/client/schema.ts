@@ -1952,7 +1952,10 @@ export interface operations {
     };
     getDevOutbox: {
         parameters: {
-            query?: never;
+            query?: {
+                cursor?: string;
+                limit?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
