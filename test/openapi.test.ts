@@ -71,7 +71,10 @@ describe("OpenAPI description", () => {
       if (type !== "application/json" || path === "/openapi.json") continue;
       const validate = compile(documented.content!["application/json"].schema);
       validatedJson++;
-      if (!validate(res.body)) failures.push(`${route}: ${ajv.errorsText(validate.errors)}`);
+      if (!validate(res.body)) {
+        const why = (validate.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message}${e.params && "additionalProperty" in e.params ? ` '${String(e.params.additionalProperty)}'` : ""}`);
+        failures.push(`${route}: ${[...new Set(why)].join(", ")}`);
+      }
     }
     expect(failures).toEqual([]);
     expect(validatedJson).toBeGreaterThan(50);

@@ -65,6 +65,9 @@ export const operations: Record<string, Operation> = {
   "GET /v1/customers/{id}/consents": { tag: "Consent", summary: "The customer's consent per topic", success: [page("Consent")] },
   "PUT /v1/customers/{id}/consents/{topicKey}": { tag: "Consent", summary: "Give or withdraw consent to a topic", description: "A double opt-in topic answers `pending` and sends a confirmation email.", success: [ok("Consent", "The consent after the change")] },
   "GET /v1/customers/{id}/consent-events": { tag: "Consent", summary: "The customer's consent ledger", success: [page("ConsentEvent")] },
+  "GET /v1/customers/{id}/cadence": { tag: "Consent", summary: "The customer's cadence and marketing pause", success: [ok("Cadence")] },
+  "PUT /v1/customers/{id}/cadence": { tag: "Consent", summary: "Set the customer's cadence or pause all marketing until a date", description: "Recorded in the consent ledger like a consent change.", success: [ok("Cadence", "The cadence after the change")] },
+  "GET /v1/feedback": { tag: "Customers", summary: "Why customers unsubscribed or paused, newest first", success: [page("Feedback", "A page, newest first")] },
   "GET /v1/customers/{id}/consent-events/verify": { tag: "Consent", summary: "Verify the ledger's hash chain", success: [ok("LedgerVerdict", "Whether every row matches its hash and its predecessor")] },
 
   "POST /v1/personas": { tag: "Personas", summary: "Create a persona", success: [created("Persona")] },

@@ -3,6 +3,8 @@
 // that the engine's real answers validate against them. Objects are closed (additionalProperties:
 // false): a field added to a view without being added here fails that test.
 import { z } from "zod";
+import { cadenceSchema } from "../modules/consent/cadence.ts";
+import { FEEDBACK_SOURCES } from "../modules/feedback/feedback.schema.ts";
 
 const instant = z.string().meta({ format: "date-time", examples: ["2026-05-04T09:00:00.000Z"] });
 const uuid = z.string().meta({ format: "uuid", examples: ["01a2298d-dc9d-719e-842f-a664e60e2183"] });
@@ -23,8 +25,8 @@ export const topic = z.object({
 export const customer = z.object({
   id: uuid, email: z.string(), externalId: z.string().nullable(), name: z.string().nullable(), locale: z.string().nullable(),
   timezone: z.string().nullable(), attributes: z.record(z.string(), z.unknown()), persona: z.string().nullable(),
-  personaSource: z.enum(["explicit", "rule"]).nullable(), createdAt: instant, updatedAt: instant,
-}).meta({ examples: [{ id: "01a2298d-dc9d-719e-842f-a664e60e2183", email: "ada@example.com", externalId: "crm-42", name: "Ada", locale: "fr-FR", timezone: "Europe/Paris", attributes: { tier: "gold" }, persona: "family", personaSource: "rule", createdAt: "2026-05-04T09:00:00.000Z", updatedAt: "2026-05-04T09:00:00.000Z" }] });
+  personaSource: z.enum(["explicit", "rule"]).nullable(), cadence: cadenceSchema, pausedUntil: instant.nullable(), createdAt: instant, updatedAt: instant,
+}).meta({ examples: [{ id: "01a2298d-dc9d-719e-842f-a664e60e2183", email: "ada@example.com", externalId: "crm-42", name: "Ada", locale: "fr-FR", timezone: "Europe/Paris", attributes: { tier: "gold" }, persona: "family", personaSource: "rule", cadence: "any", pausedUntil: null, createdAt: "2026-05-04T09:00:00.000Z", updatedAt: "2026-05-04T09:00:00.000Z" }] });
 
 export const consent = z.object({
   topic: z.string(), channel: z.enum(["email"]), status: z.enum(["pending", "opted_in", "opted_out"]), updatedAt: instant,
@@ -34,6 +36,17 @@ export const consentEvent = z.object({
   id: z.string(), topic: z.string(), channel: z.enum(["email"]), action: z.string(), status: z.enum(["pending", "opted_in", "opted_out"]),
   source: z.string(), proof: z.string().nullable(), ip: z.string().nullable(), userAgent: z.string().nullable(),
   wording: z.string().nullable(), actor: z.string().nullable(), createdAt: instant,
+});
+
+export const cadence = z.object({
+  cadence: cadenceSchema,
+  pausedUntil: instant.nullable().meta({ description: "All marketing paused until then; null when not paused" }),
+}).meta({ examples: [{ cadence: "monthly", pausedUntil: null }] });
+
+export const feedback = z.object({
+  id: uuid, customerId: uuid, source: z.enum(FEEDBACK_SOURCES), reason: z.string().nullable(),
+  comment: z.string().nullable().meta({ description: "Null when none was given, or once the customer is erased" }),
+  topic: z.string().nullable(), messageId: z.string().nullable(), createdAt: instant,
 });
 
 export const ledgerVerdict = z.object({
@@ -151,7 +164,7 @@ export const outboxMessage = z.object({
 /** Named in components.schemas (the client's type names). */
 export const components = {
   ApiKey: apiKey, CreatedApiKey: createdApiKey, Topic: topic, Customer: customer, Consent: consent, ConsentEvent: consentEvent,
-  LedgerVerdict: ledgerVerdict, TimelineEntry: timelineEntry, Persona: persona, TemplateVersion: templateVersion,
+  LedgerVerdict: ledgerVerdict, Cadence: cadence, Feedback: feedback, TimelineEntry: timelineEntry, Persona: persona, TemplateVersion: templateVersion,
   TemplateSummary: templateSummary, Preview: preview, Message: message, MessageDetail: messageDetail, Import: importJob,
   ImportAccepted: importAccepted, Campaign: campaign, CampaignCounts: campaignCounts, CampaignAudience: campaignAudience,
   CampaignStats: campaignStats, Webhook: webhook, WebhookWithSecret: webhookWithSecret, WebhookDelivery: webhookDelivery,

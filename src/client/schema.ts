@@ -461,6 +461,27 @@ export interface paths {
         patch: operations["patchCustomersId"];
         trace?: never;
     };
+    "/v1/customers/{id}/cadence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The customer's cadence and marketing pause */
+        get: operations["getCustomersIdCadence"];
+        /**
+         * Set the customer's cadence or pause all marketing until a date
+         * @description Recorded in the consent ledger like a consent change.
+         */
+        put: operations["putCustomersIdCadence"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/customers/{id}/consent-events": {
         parameters: {
             query?: never;
@@ -563,6 +584,23 @@ export interface paths {
          * @description JSON `{customers: [...]}` or text/csv with a header row; rows are checked by the job (GET /v1/imports/{id}). An imported opt-in needs a source and a proof.
          */
         post: operations["postCustomersImport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Why customers unsubscribed or paused, newest first */
+        get: operations["getFeedback"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -937,6 +975,18 @@ export interface components {
             /** @enum {string} */
             role: "admin" | "marketer" | "developer";
         };
+        /**
+         * @example {
+         *       "cadence": "monthly",
+         *       "pausedUntil": null
+         *     }
+         */
+        Cadence: {
+            /** @enum {string} */
+            cadence: "any" | "weekly" | "monthly";
+            /** @description All marketing paused until then; null when not paused */
+            pausedUntil: string | null;
+        };
         Campaign: {
             audience: {
                 excludeRecentHours?: number;
@@ -1143,6 +1193,8 @@ export interface components {
          *       },
          *       "persona": "family",
          *       "personaSource": "rule",
+         *       "cadence": "any",
+         *       "pausedUntil": null,
          *       "createdAt": "2026-05-04T09:00:00.000Z",
          *       "updatedAt": "2026-05-04T09:00:00.000Z"
          *     }
@@ -1151,6 +1203,8 @@ export interface components {
             attributes: {
                 [key: string]: unknown;
             };
+            /** @enum {string} */
+            cadence: "any" | "weekly" | "monthly";
             /**
              * Format: date-time
              * @example 2026-05-04T09:00:00.000Z
@@ -1165,6 +1219,7 @@ export interface components {
             id: string;
             locale: string | null;
             name: string | null;
+            pausedUntil: string | null;
             persona: string | null;
             personaSource: ("explicit" | "rule") | null;
             timezone: string | null;
@@ -1173,6 +1228,30 @@ export interface components {
              * @example 2026-05-04T09:00:00.000Z
              */
             updatedAt: string;
+        };
+        Feedback: {
+            /** @description Null when none was given, or once the customer is erased */
+            comment: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-05-04T09:00:00.000Z
+             */
+            createdAt: string;
+            /**
+             * Format: uuid
+             * @example 01a2298d-dc9d-719e-842f-a664e60e2183
+             */
+            customerId: string;
+            /**
+             * Format: uuid
+             * @example 01a2298d-dc9d-719e-842f-a664e60e2183
+             */
+            id: string;
+            messageId: string | null;
+            reason: string | null;
+            /** @enum {string} */
+            source: "unsubscribe-page" | "preference-center";
+            topic: string | null;
         };
         Health: {
             /** @constant */
@@ -2923,6 +3002,76 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    getCustomersIdCadence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The resource */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Cadence"];
+                };
+            };
+            400: components["responses"]["Validation"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    putCustomersIdCadence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    cadence?: "any" | "weekly" | "monthly";
+                    ip?: string;
+                    pausedUntil?: string | null;
+                    proof?: string;
+                    source: string;
+                    userAgent?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The cadence after the change */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Cadence"];
+                };
+            };
+            400: components["responses"]["Validation"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["Unprocessable"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     getCustomersIdConsentEvents: {
         parameters: {
             query?: {
@@ -3128,6 +3277,38 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getFeedback: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                customerId?: string;
+                limit?: number;
+                source?: "unsubscribe-page" | "preference-center";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Feedback"][];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            400: components["responses"]["Validation"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             503: components["responses"]["Unavailable"];
         };
     };

@@ -61,6 +61,9 @@ export async function apiTour(h: Harness, opts: { devOutbox?: boolean; keep?: bo
   await call("PUT /v1/customers/:id/consents/:topicKey", `/v1/customers/${cid}/consents/${topic}`, { status: "opted_in", source: "tour", proof: "ticked the box" });
   await call("GET /v1/customers/:id/consents", `/v1/customers/${cid}/consents`);
   await call("GET /v1/customers/:id/consent-events", `/v1/customers/${cid}/consent-events`);
+  await call("PUT /v1/customers/:id/cadence", `/v1/customers/${cid}/cadence`, { cadence: "weekly", source: "tour" });
+  await call("GET /v1/customers/:id/cadence", `/v1/customers/${cid}/cadence`);
+  await call("GET /v1/feedback", "/v1/feedback?limit=5");
   await call("GET /v1/customers/:id/consent-events/verify", `/v1/customers/${cid}/consent-events/verify`);
 
   const template = `tour_${s}`;
