@@ -93,6 +93,10 @@ export const operations: Record<string, Operation> = {
   "GET /v1/messages": { tag: "Messages", summary: "List messages", success: [page("Message")] },
   "GET /v1/messages/{id}": { tag: "Messages", summary: "A message, its engagement and events", success: [ok("MessageDetail")] },
 
+  "GET /v1/messages/{id}/replies": { tag: "Messages", summary: "Replies and auto-replies to a message", success: [page("Reply", "Replies, oldest first")] },
+  "POST /v1/inbound/bounces": { tag: "Messages", summary: "Report a bounce or complaint (JSON)", description: "From an ESP or MTA that reports by other means than mail; a hard bounce or complaint suppresses the address.", success: [ok("InboundResult", "What was applied")] },
+  "POST /v1/inbound/mime": { tag: "Messages", summary: "Report a raw message: DSN, ARF report, auto-reply or reply", success: [ok("InboundResult", "What was applied")] },
+
   "POST /v1/webhooks": { tag: "Webhooks", summary: "Register an endpoint (the secret is shown once)", success: [created("WebhookWithSecret")] },
   "GET /v1/webhooks": { tag: "Webhooks", summary: "List endpoints", success: [page("Webhook")] },
   "GET /v1/webhooks/{id}": { tag: "Webhooks", summary: "Get an endpoint", success: [ok("Webhook")] },

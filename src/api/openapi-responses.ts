@@ -100,6 +100,18 @@ export const messageDetail = message.extend({
   events: z.array(z.object({ type: z.string(), createdAt: instant })),
 });
 
+const findingType = z.enum(["hard_bounce", "soft_bounce", "complaint", "auto_reply", "reply"]);
+export const inboundResult = z.object({
+  kind: z.enum(["dsn", "arf", "bounce", "auto_reply", "reply", "json"]),
+  duplicate: z.boolean().meta({ description: "Every finding was applied before: nothing changed now" }),
+  ignored: z.string().optional(), messageId: z.string().nullable(), customerId: z.string().nullable(),
+  findings: z.array(z.object({ type: findingType, code: z.string().nullable(), applied: z.boolean(), suppressed: z.boolean().optional() })),
+}).meta({ examples: [{ kind: "json", duplicate: false, messageId: "01a2298d-df7e-798c-819f-c7b06074132c", customerId: "01a2298d-dc9d-719e-842f-a664e60e2183", findings: [{ type: "hard_bounce", code: null, applied: true, suppressed: true }] }] });
+export const reply = z.object({
+  id: z.string(), type: findingType, autoReplyKind: z.string().nullable(), receivedAt: instant,
+  subject: z.string().nullable(), text: z.string().nullable(),
+});
+
 export const importJob = z.object({
   id: uuid, status: z.enum(["receiving", "queued", "running", "completed", "failed"]), format: z.enum(["csv", "json"]),
   total: z.number().int(), processed: z.number().int(), created: z.number().int(), updated: z.number().int(), failed: z.number().int(),
@@ -165,7 +177,7 @@ export const outboxMessage = z.object({
 export const components = {
   ApiKey: apiKey, CreatedApiKey: createdApiKey, Topic: topic, Customer: customer, Consent: consent, ConsentEvent: consentEvent,
   LedgerVerdict: ledgerVerdict, Cadence: cadence, Feedback: feedback, TimelineEntry: timelineEntry, Persona: persona, TemplateVersion: templateVersion,
-  TemplateSummary: templateSummary, Preview: preview, Message: message, MessageDetail: messageDetail, Import: importJob,
+  TemplateSummary: templateSummary, Preview: preview, Message: message, MessageDetail: messageDetail, InboundResult: inboundResult, Reply: reply, Import: importJob,
   ImportAccepted: importAccepted, Campaign: campaign, CampaignCounts: campaignCounts, CampaignAudience: campaignAudience,
   CampaignStats: campaignStats, Webhook: webhook, WebhookWithSecret: webhookWithSecret, WebhookDelivery: webhookDelivery,
   Health: health, Readiness: readiness, OutboxItem: outboxItem, OutboxMessage: outboxMessage,

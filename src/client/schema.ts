@@ -624,6 +624,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/inbound/bounces": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report a bounce or complaint (JSON)
+         * @description From an ESP or MTA that reports by other means than mail; a hard bounce or complaint suppresses the address.
+         */
+        post: operations["postInboundBounces"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/inbound/mime": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Report a raw message: DSN, ARF report, auto-reply or reply */
+        post: operations["postInboundMime"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/messages": {
         parameters: {
             query?: never;
@@ -654,6 +691,23 @@ export interface paths {
         };
         /** A message, its engagement and events */
         get: operations["getMessagesId"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/messages/{id}/replies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Replies and auto-replies to a message */
+        get: operations["getMessagesIdReplies"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1295,6 +1349,38 @@ export interface components {
         };
         /**
          * @example {
+         *       "kind": "json",
+         *       "duplicate": false,
+         *       "messageId": "01a2298d-df7e-798c-819f-c7b06074132c",
+         *       "customerId": "01a2298d-dc9d-719e-842f-a664e60e2183",
+         *       "findings": [
+         *         {
+         *           "type": "hard_bounce",
+         *           "code": null,
+         *           "applied": true,
+         *           "suppressed": true
+         *         }
+         *       ]
+         *     }
+         */
+        InboundResult: {
+            customerId: string | null;
+            /** @description Every finding was applied before: nothing changed now */
+            duplicate: boolean;
+            findings: {
+                applied: boolean;
+                code: string | null;
+                suppressed?: boolean;
+                /** @enum {string} */
+                type: "hard_bounce" | "soft_bounce" | "complaint" | "auto_reply" | "reply";
+            }[];
+            ignored?: string;
+            /** @enum {string} */
+            kind: "dsn" | "arf" | "bounce" | "auto_reply" | "reply" | "json";
+            messageId: string | null;
+        };
+        /**
+         * @example {
          *       "valid": true,
          *       "checked": 3,
          *       "unchained": 0
@@ -1556,6 +1642,19 @@ export interface components {
             };
             /** @enum {string} */
             status: "ready" | "unavailable";
+        };
+        Reply: {
+            autoReplyKind: string | null;
+            id: string;
+            /**
+             * Format: date-time
+             * @example 2026-05-04T09:00:00.000Z
+             */
+            receivedAt: string;
+            subject: string | null;
+            text: string | null;
+            /** @enum {string} */
+            type: "hard_bounce" | "soft_bounce" | "complaint" | "auto_reply" | "reply";
         };
         TemplateSummary: {
             /**
@@ -3253,7 +3352,7 @@ export interface operations {
                     customers: unknown[];
                 };
                 /**
-                 * @example email,name,consent.weekly_news,consent.weekly_news.source,consent.weekly_news.proof
+                 * @example email,name,consent.weekly_news,consent_source,consent_proof
                  *     ada@example.com,Ada,opted_in,signup-form,ticked the box on 2026-05-01
                  */
                 "text/csv": string;
@@ -3336,6 +3435,76 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    postInboundBounces: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    diagnostic?: string;
+                    email?: string;
+                    /** Format: uuid */
+                    messageId?: string;
+                    reportId?: string;
+                    /** @enum {string} */
+                    type: "hard" | "soft" | "complaint";
+                };
+            };
+        };
+        responses: {
+            /** @description What was applied */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboundResult"];
+                };
+            };
+            400: components["responses"]["Validation"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["Unprocessable"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    postInboundMime: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "message/rfc822": string;
+            };
+        };
+        responses: {
+            /** @description What was applied */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboundResult"];
+                };
+            };
+            400: components["responses"]["Validation"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -3438,6 +3607,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MessageDetail"];
+                };
+            };
+            400: components["responses"]["Validation"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getMessagesIdReplies: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Replies, oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Reply"][];
+                        nextCursor: string | null;
+                    };
                 };
             };
             400: components["responses"]["Validation"];
@@ -4095,7 +4297,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    events: ("message.sent" | "message.failed" | "message.bounced" | "message.opened" | "message.clicked" | "message.complained" | "consent.changed" | "customer.unsubscribed" | "campaign.completed" | "feedback.received")[];
+                    events: ("message.sent" | "message.failed" | "message.bounced" | "message.opened" | "message.clicked" | "message.complained" | "consent.changed" | "customer.unsubscribed" | "campaign.completed" | "feedback.received" | "message.replied")[];
                     /** Format: uri */
                     url: string;
                 };
@@ -4186,7 +4388,7 @@ export interface operations {
             content: {
                 "application/json": {
                     enabled?: boolean;
-                    events?: ("message.sent" | "message.failed" | "message.bounced" | "message.opened" | "message.clicked" | "message.complained" | "consent.changed" | "customer.unsubscribed" | "campaign.completed" | "feedback.received")[];
+                    events?: ("message.sent" | "message.failed" | "message.bounced" | "message.opened" | "message.clicked" | "message.complained" | "consent.changed" | "customer.unsubscribed" | "campaign.completed" | "feedback.received" | "message.replied")[];
                     /** Format: uri */
                     url?: string;
                 };

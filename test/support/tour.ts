@@ -82,6 +82,7 @@ export async function apiTour(h: Harness, opts: { devOutbox?: boolean; keep?: bo
   await call("GET /v1/messages", `/v1/messages?customerId=${cid}`);
   await waitUntil(async () => (await h.api("GET", `/v1/messages/${sent.body.id}`)).body.status === "sent", "the tour message sent");
   await call("GET /v1/messages/:id", `/v1/messages/${sent.body.id}`);
+  await call("POST /v1/inbound/bounces", "/v1/inbound/bounces", { messageId: sent.body.id, type: "soft", diagnostic: "452 4.2.2 mailbox full" });
   await call("GET /v1/customers/:id/timeline", `/v1/customers/${cid}/timeline`);
   await call("GET /metrics", "/metrics");
   // The public links of the email that arrived: open pixel and one-click unsubscribe.
@@ -89,6 +90,12 @@ export async function apiTour(h: Harness, opts: { devOutbox?: boolean; keep?: bo
   const unsubscribe = /^List-Unsubscribe:\s*<([^>]+)>/im.exec(mail.raw.replace(/\r?\n[ \t]+/g, " "))?.[1];
   if (!unsubscribe) throw new Error("the tour email has no List-Unsubscribe link");
   const uPath = new URL(unsubscribe).pathname;
+  await call("POST /v1/inbound/mime", "/v1/inbound/mime", undefined, {
+    raw: `From: someone@example.net\r\nTo: reply@rapport.localhost\r\nSubject: Re: hello\r\nIn-Reply-To: <${mail.messageId.replace(/[<>]/g, "")}>\r\n\r\nThanks!\r\n`,
+    headers: { "content-type": "message/rfc822" },
+  });
+  const replies = await call("GET /v1/messages/:id/replies", `/v1/messages/${sent.body.id}/replies`);
+  if (replies.body.data.length !== 1) throw new Error(`the tour's reply is not listed: ${replies.text}`);
   await call("GET /t/o/:token", "/t/o/not-a-token");
   const click = /(https?:\/\/[^\s"<>\]]+\/t\/c\/[^\s"<>\]]+)/.exec(`${String(mail.parsed.html)} ${mail.parsed.text ?? ""}`)?.[1];
   const prefs = /(https?:\/\/[^\s"<>\]]+\/preferences\/[^\s"<>\]]+)/.exec(`${String(mail.parsed.html)} ${mail.parsed.text ?? ""}`)?.[1];
