@@ -469,3 +469,17 @@ describe("customer import", () => {
     expect(await db.customer.count({ where: { emailHash: addressHash(erin) } })).toBe(0);
   });
 });
+
+describe("import uploads refused part-way", () => {
+  it("when an upload is refused before its body was read, then the answer says Connection: close and the client's next request succeeds", async () => {
+    const deep = '{"customers":' + "[".repeat(5_000) + "]".repeat(5_000) + "}";
+    const headers = { authorization: `Bearer ${ownKey}`, "content-type": "application/json" };
+    const refused = await fetch(`${h.baseUrl}/v1/customers/import`, { method: "POST", headers, body: deep });
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({ detail: "JSON may not be nested deeper than 32 levels" });
+    // The socket was given up: the client must not send the next request on it (a reset, before).
+    expect(refused.headers.get("connection")).toBe("close");
+    const next = await fetch(`${h.baseUrl}/v1/customers/import`, { method: "POST", headers, body: '{"name":"x"}' });
+    expect(next.status).toBe(400);
+  });
+});

@@ -74,7 +74,7 @@ describe("operations through a local proxy", () => {
 describe("api documentation", () => {
   it("when /openapi.json is read, then every route is there with its roles and every JSON write documents its body from zod", async () => {
     const doc = (await h.api("GET", "/openapi.json", undefined, { key: null })).body;
-    expect(doc.openapi).toBe("3.0.3");
+    expect(doc.openapi).toBe("3.1.0");
     const send = doc.paths["/v1/messages"].post;
     expect(send["x-roles"]).toEqual(["admin", "developer"]);
     expect(send.requestBody.content["application/json"].schema.properties).toHaveProperty("template");

@@ -6,6 +6,9 @@ import { scrubAddresses } from "../platform/scrub.ts";
 import { REJECT_PREFIX } from "./body.ts";
 import { esc, sendPage } from "./pages.ts";
 
+/** The problem type URI of a code (documented in /openapi.json). */
+export const problemType = (code: ErrorCode) => `https://rapport.dev/problems/${code.replace(/_/g, "-")}`;
+
 export function sendProblem(
   res: Response,
   code: ErrorCode,
@@ -22,7 +25,7 @@ export function sendProblem(
     .type("application/problem+json")
     .send(
       JSON.stringify({
-        type: `https://rapport.dev/problems/${code.replace(/_/g, "-")}`,
+        type: problemType(code),
         title,
         status,
         ...(detail ? { detail } : {}),

@@ -31,6 +31,9 @@ const schema = z.object({
   RAPPORT_PUBLIC_URL: z.string().url().optional(),
   RAPPORT_ADMIN_KEY: z.string().min(24, "RAPPORT_ADMIN_KEY must be at least 24 characters").optional(),
   RAPPORT_SECRET: z.string().min(32, "RAPPORT_SECRET must be at least 32 characters").optional(),
+  // The `rapport` CLI: the engine it talks to over HTTP, and the API key it sends.
+  RAPPORT_URL: z.string().url().optional(),
+  RAPPORT_API_KEY: z.string().optional(),
   // Sender identity, used by layouts (CAN-SPAM needs the postal address in marketing mail).
   SENDER_NAME: z.string().default("Rapport"),
   SENDER_EMAIL: z.string().email().default("hello@rapport.localhost"),

@@ -1,5 +1,6 @@
 import type { Request, Response } from "express";
 import * as imports from "../../modules/imports/imports.service.ts";
+import { closeIfBodyUnread } from "../body.ts";
 import { receiveImport } from "../../modules/imports/upload.ts";
 import { config } from "../../platform/config.ts";
 import { AppError } from "../../platform/errors.ts";
@@ -28,6 +29,12 @@ export async function create(req: Request, res: Response) {
     const length = req.get("content-length");
     const created = await receiveImport(format, req, { actor: who.actor, ...(length !== undefined ? { contentLength: Number(length) } : {}) });
     res.status(202).location(`/v1/imports/${created.id}`).json(created);
+  } catch (err) {
+    // Refused part-way: leaving the read loop destroyed the request stream, so this socket cannot
+    // carry another request. Without Connection: close a keep-alive client would send its next
+    // request on it and get a connection reset (found by test/fuzz.test.ts).
+    closeIfBodyUnread(req, res);
+    throw err;
   } finally {
     await release();
   }
