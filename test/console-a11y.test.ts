@@ -26,7 +26,7 @@ beforeAll(async () => {
     "/console", "/console/personas", "/console/personas/new", `/console/personas/${persona.key}`,
     "/console/templates", `/console/templates/${t.key}`, `/console/templates/${t.key}/history`,
     "/console/customers", `/console/customers?q=${encodeURIComponent(c.email)}`, `/console/customers/${c.id}`,
-    "/console/topics", `/console/suppressions?address=${encodeURIComponent(c.email)}`, "/console/api-keys", "/console/no-such-page",
+    "/console/topics", "/console/feedback", `/console/suppressions?address=${encodeURIComponent(c.email)}`, "/console/api-keys", "/console/no-such-page",
   ];
 });
 afterAll(async () => {

@@ -20,6 +20,7 @@ export const AREAS = {
   campaigns: "GET /v1/campaigns",
   campaignsWrite: "POST /v1/campaigns",
   campaignActions: "POST /v1/campaigns/:id/pause",
+  feedback: "GET /v1/feedback",
   webhooks: "GET /v1/webhooks",
   webhooksWrite: "POST /v1/webhooks/:id/deliveries/:deliveryId/replay",
   apiKeys: "GET /v1/api-keys",

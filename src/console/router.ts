@@ -9,6 +9,7 @@ import { area } from "./access.ts";
 import { asset } from "./assets.ts";
 import * as admin from "./pages/admin.ts";
 import * as campaigns from "./pages/campaigns.ts";
+import * as feedback from "./pages/feedback.ts";
 import * as webhooks from "./pages/webhooks.ts";
 import * as customers from "./pages/customers.ts";
 import { dashboard } from "./pages/dashboard.ts";
@@ -55,6 +56,8 @@ export function consoleRoutes(): Router {
   c.get("/campaigns/:id", area("campaigns"), (req, res) => campaigns.show(req, res));
   c.get("/campaigns/:id/progress", area("campaigns"), campaigns.progress);
   for (const a of ["schedule", "pause", "resume", "cancel"] as const) c.post(`/campaigns/:id/${a}`, area("campaignActions"), campaigns.action(a));
+
+  c.get("/feedback", area("feedback"), feedback.index);
 
   c.get("/webhooks", area("webhooks"), webhooks.index);
   c.get("/webhooks/:id", area("webhooks"), (req, res) => webhooks.show(req, res));
