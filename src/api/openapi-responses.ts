@@ -143,6 +143,8 @@ export const campaignAudience = z.object({
 export const campaignStats = z.object({
   data: z.array(z.object({ persona: z.string().nullable(), ...counts })),
   total: campaignCounts,
+  topLinks: z.array(z.object({ url: z.string(), clicks: z.number().int(), machineClicks: z.number().int() }))
+    .meta({ description: "The campaign's ten most clicked links (every click, human apart from machine)" }),
 });
 
 export const webhook = z.object({

@@ -1158,6 +1158,12 @@ export interface components {
                 targeted: number;
                 unsubscribed: number;
             }[];
+            /** @description The campaign's ten most clicked links (every click, human apart from machine) */
+            topLinks: {
+                clicks: number;
+                machineClicks: number;
+                url: string;
+            }[];
             total: {
                 bounced: number;
                 clicked: number;
