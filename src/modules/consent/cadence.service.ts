@@ -40,7 +40,7 @@ export async function getCadence(customerId: string): Promise<CadenceView> {
 }
 
 /** Whether the customer has already had what `cadence` allows in its window (sent or on its way). */
-async function overLimit(customerId: string, cadence: Cadence): Promise<boolean> {
+async function overLimit(customerId: string, cadence: Cadence, slack = 0): Promise<boolean> {
   const limit = cadenceLimit(cadence);
   if (!limit) return false;
   const { rows } = await pool.query<{ n: number }>(
@@ -48,7 +48,7 @@ async function overLimit(customerId: string, cadence: Cadence): Promise<boolean>
       WHERE m.customer_id = $1::uuid AND (m.status = 'sending' OR (m.status = 'sent' AND m.sent_at > now() - make_interval(days => $2::int)))`,
     [customerId, limit.days],
   );
-  return rows[0].n >= limit.count;
+  return rows[0].n >= limit.count + slack;
 }
 
 /**
@@ -68,8 +68,10 @@ export async function setCadence(input: SetCadenceInput): Promise<CadenceView> {
   const tighter = input.cadence !== undefined && stricter(input.cadence, before.cadence);
   const scope = { customerId: before.id, marketing: true };
   // The mark lives as long as the pause when that is shorter: then the next message may go.
+  // A stricter cadence is always fenced first: a count before the change cannot see messages claimed
+  // and counted under the old cadence until it commits, which would reach SMTP after it returned.
   if (pausing) await stopHandoffs(scope, { ttlMs: Math.max(1, Math.min(defaultStopTtlMs(), pause.getTime() - now)) });
-  else if (tighter && (await overLimit(before.id, input.cadence!))) await stopHandoffs(scope);
+  else if (tighter) await stopHandoffs(scope);
 
   const result = await withTransaction(async (client) => {
     // The ledger's lock (the customer row) first, then the state as it is now.
@@ -109,7 +111,10 @@ export async function setCadence(input: SetCadenceInput): Promise<CadenceView> {
 
   // Loosened (no pause, a cadence no stricter than before): messages held by an earlier mark may go.
   const loosened = result.entries.length > 0 && !result.next.pausedUntil && !tighter;
-  if (loosened) {
+  // Stricter, but what is sent or on its way (every message counted under the old cadence is in
+  // `sending` by now) fits the new limit: nothing can exceed it, the mark may go.
+  const fits = tighter && !pausing && !result.next.pausedUntil && !(await overLimit(before.id, result.next.cadence, 1).catch(() => true));
+  if (loosened || fits) {
     await liftStop(scope).catch((err: Error) => logger.warn({ err: err.message }, "could not lift a cadence mark; it expires by itself"));
   }
   return { cadence: result.next.cadence, pausedUntil: result.next.pausedUntil?.toISOString() ?? null };
