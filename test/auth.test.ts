@@ -137,6 +137,25 @@ describe("auth", () => {
     expect((await h.api("GET", "/v1/api-keys")).body.data.find((k: any) => k.id === created.body.id)).not.toHaveProperty("key");
   });
 
+  it("when a key is used while it is being revoked, then once the revocation returns this process refuses it", async () => {
+    const { authenticate, revokeApiKey } = await import("../src/modules/api-keys/api-keys.service.ts");
+    const created = await h.api("POST", "/v1/api-keys", { name: rid("k-"), role: "developer" });
+    expect(created.status).toBe(201);
+    const key = created.body.key as string;
+    expect(await authenticate(key)).toMatchObject({ keyId: created.body.id });
+    // A request of this process authenticates while the revocation is being written.
+    let revoking = true;
+    const revoked = revokeApiKey(created.body.id).finally(() => (revoking = false));
+    const racing: Promise<unknown>[] = [];
+    while (revoking) {
+      racing.push(authenticate(key));
+      await new Promise((r) => setImmediate(r));
+    }
+    await revoked;
+    await Promise.all(racing);
+    expect(await authenticate(key)).toBeNull();
+  });
+
   it("when a key is revoked by another process (straight in the database), then this process stops admitting it within 5 s", async () => {
     const created = await h.api("POST", "/v1/api-keys", { name: rid("k-"), role: "developer" });
     const key = created.body.key as string;

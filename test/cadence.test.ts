@@ -93,6 +93,81 @@ describe("cadence", () => {
     expect(sink.to(c.email)).toHaveLength(1);
   }, 60_000);
 
+  it("when two marketing messages pass the send-time count while the customer's change to weekly commits, then at most one is admitted to SMTP after it", async () => {
+    const { pool } = await import("./support/harness.ts");
+    const { claimMessages } = await import("../src/modules/delivery/delivery.repository.ts");
+    const { prepareBatch } = await import("../src/modules/delivery/prepare.ts");
+    const { admitHandoff, gateEpoch } = await import("../src/platform/handoff-gate.ts");
+    const { waitUntil } = await import("./support/wait.ts");
+    const topic = await createTopic(h, "marketing", "Racing deals");
+    const tpl = await createTemplate(h);
+    const c = await createCustomer(h);
+    await setConsent(h, c.id, topic.key, "opted_in");
+    await h.stopWorkers();
+    const queued = [await sendTo(c.id, topic.key, tpl.key), await sendTo(c.id, topic.key, tpl.key)];
+    expect(queued.map((m) => m.status)).toEqual(["queued", "queued"]);
+    // The change to weekly has read "nothing sent or sending" and waits for the customer row ...
+    const holder = await pool.connect();
+    const admitted: string[] = [];
+    try {
+      await holder.query("BEGIN");
+      await holder.query("SELECT 1 FROM customers WHERE id = $1::uuid FOR UPDATE", [c.id]);
+      const put = putCadence(c.id, { cadence: "weekly" });
+      await waitUntil(async () => (await pool.query(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'SELECT 1 FROM customers WHERE id = $1::uuid FOR NO KEY UPDATE%'")).rows[0].n > 0,
+      "the cadence change waiting for the customer row", 10_000);
+      // ... while a worker claims both messages and counts them under the old cadence.
+      const claimed = await claimMessages(queued.map((m) => m.id));
+      const prepared = await prepareBatch(claimed);
+      expect(prepared.ready).toHaveLength(2);
+      await holder.query("COMMIT");
+      expect((await put).status).toBe(200);
+      // Their hand-off comes after the change returned.
+      const epoch = await gateEpoch();
+      for (const { m } of prepared.ready) {
+        const g = await admitHandoff({ messageId: m.id, customerId: m.customerId, topicId: m.topic.id, marketing: true }, epoch);
+        g.done();
+        if (g.admission === "admitted") admitted.push(m.id);
+      }
+    } finally {
+      holder.release();
+      await pool.query("UPDATE messages SET status = 'queued', claimed_at = NULL WHERE id = ANY($1::uuid[]) AND status = 'sending'", [queued.map((m) => m.id)]);
+    }
+    expect(admitted.length).toBeLessThanOrEqual(1);
+  }, 60_000);
+
+  it("when a looser cadence and a pause of the same customer race and the pause commits last, then its hand-off fence stays", async () => {
+    const { pool } = await import("./support/harness.ts");
+    const { admitHandoff, gateEpoch } = await import("../src/platform/handoff-gate.ts");
+    const { waitUntil } = await import("./support/wait.ts");
+    const topic = await createTopic(h, "marketing", "Racing pause");
+    const c = await createCustomer(h);
+    await setConsent(h, c.id, topic.key, "opted_in");
+    expect((await putCadence(c.id, { cadence: "weekly" })).status).toBe(200);
+    const waiters = async () => (await pool.query(
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'SELECT 1 FROM customers WHERE id = $1::uuid FOR NO KEY UPDATE%'")).rows[0].n;
+    const holder = await pool.connect();
+    let results: Array<{ status: number; body: any }>;
+    try {
+      await holder.query("BEGIN");
+      await holder.query("SELECT 1 FROM customers WHERE id = $1::uuid FOR UPDATE", [c.id]);
+      const loosen = putCadence(c.id, { cadence: "any" });
+      await waitUntil(async () => (await waiters()) >= 1, "the looser cadence waiting for the customer", 10_000);
+      const pause = putCadence(c.id, { pausedUntil: new Date(Date.now() + 10 * 86_400_000).toISOString() });
+      await waitUntil(async () => (await waiters()) >= 2, "the pause waiting for the customer", 10_000);
+      await holder.query("COMMIT");
+      results = await Promise.all([loosen, pause]);
+    } finally {
+      holder.release();
+    }
+    expect(results.map((r) => r.status)).toEqual([200, 200]);
+    expect(results[1].body).toMatchObject({ cadence: "any", pausedUntil: expect.any(String) });
+    // A marketing message whose state was read before the pause committed must not reach SMTP now.
+    const g = await admitHandoff({ messageId: "00000000-0000-7000-8000-000000000002", customerId: c.id, topicId: topic.id, marketing: true }, await gateEpoch());
+    g.done();
+    expect(g.admission).toBe("stopped");
+  });
+
   it("when a customer pauses marketing, then a message already queued is suppressed at send time, nothing goes until the date, and the next one after it does", async () => {
     const topic = await createTopic(h, "marketing", "Paused news");
     const tpl = await createTemplate(h);

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { pool, sink, startHarness, type Harness } from "./support/harness.ts";
 import { campaignWorld, createCampaign, createTemplate, customerIn, waitCampaign } from "./support/campaigns.ts";
 import { createTopic, setConsent, sleep } from "./support/fixtures.ts";
+import { waitUntil } from "./support/wait.ts";
 import { queue, QueueNames } from "../src/platform/queues.ts";
 import { runFanout } from "../src/modules/campaigns/fanout.ts";
 
@@ -240,6 +241,43 @@ describe("campaign delivery", () => {
     expect(paused.counts.failed).toBeGreaterThanOrEqual(3);
     expect(people.filter((p) => sink.to(p.email).length > 0).length).toBeLessThan(40);
     await h.api("POST", `/v1/campaigns/${camp.id}/cancel`);
+  });
+
+  it("when a failing campaign is canceled while the engine is auto-pausing it, then its hand-off stays stopped", async () => {
+    const { pauseFailing } = await import("../src/modules/campaigns/ticker.ts");
+    const { admitHandoff, gateEpoch } = await import("../src/platform/handoff-gate.ts");
+    const w = await campaignWorld(h, 1);
+    const c = await customerIn(h, { persona: w.personas[0], consent: w.topic.key });
+    const camp = await createCampaign(h, { topic: w.topic.key, template: w.template, audience: { personas: w.personas } });
+    await h.stopWorkers();
+    // Running, with 25 failed attempts: over the failure rate.
+    await pool.query("UPDATE campaigns SET status = 'running', started_at = now() WHERE id = $1::uuid", [camp.id]);
+    const { rows: [m] } = await pool.query(
+      `INSERT INTO messages (id, customer_id, topic_id, template_version_id, campaign_id, status, created_at, updated_at)
+       SELECT gen_random_uuid(), $2::uuid, k.topic_id, k.template_version_id, k.id, 'failed', now(), now() FROM campaigns k WHERE k.id = $1::uuid
+       RETURNING id, topic_id`, [camp.id, c.id]);
+    await pool.query(
+      "INSERT INTO message_events (message_id, customer_id, type, detail, created_at) SELECT $1::uuid, $2::uuid, 'failed', '554', now() FROM generate_series(1, 25)",
+      [m.id, c.id]);
+    // A marketer's cancel commits while the engine's auto-pause is between its stop mark and its status change.
+    const cancel = await pool.connect();
+    try {
+      await cancel.query("BEGIN");
+      await cancel.query("UPDATE campaigns SET status = 'canceled', completed_at = now() WHERE id = $1::uuid", [camp.id]);
+      const pausing = pauseFailing();
+      const waiting = async () => (await pool.query(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE campaigns SET status%'")).rows[0].n > 0;
+      await waitUntil(waiting, "the auto-pause waiting for the campaign row", 10_000);
+      await cancel.query("COMMIT");
+      expect(await pausing).not.toContain(camp.id);
+    } finally {
+      cancel.release();
+    }
+    expect((await pool.query("SELECT status FROM campaigns WHERE id = $1::uuid", [camp.id])).rows[0].status).toBe("canceled");
+    // A message of the campaign claimed before the cancel must not be admitted to SMTP.
+    const gate = await admitHandoff({ messageId: m.id, customerId: c.id, topicId: m.topic_id, campaignId: camp.id, marketing: true }, await gateEpoch());
+    gate.done();
+    expect(gate.admission).toBe("stopped");
   });
 
   it("when a running campaign is paused, then nothing more reaches SMTP after 2 s (claimed messages too), and resume finishes it with no duplicate", async () => {

@@ -62,4 +62,36 @@ describe("consent", () => {
     expect(all.every((r) => r.status === 200)).toBe(true);
     expect(await db.consentEvent.count({ where: { customerId: id } })).toBe(1);
   });
+
+  it("when an opt-in and a withdrawal of the same consent race and the withdrawal commits last, then its hand-off fence stays", async () => {
+    const { admitHandoff, gateEpoch } = await import("../src/platform/handoff-gate.ts");
+    const { waitUntil } = await import("./support/wait.ts");
+    const { topic, id } = await setup();
+    const put = (status: string) => h.api("PUT", `/v1/customers/${id}/consents/${topic}`, { status, source: "preference-center" }, { key: dev });
+    expect((await put("opted_out")).status).toBe(200);
+    const topicId = (await db.topic.findUniqueOrThrow({ where: { key: topic } })).id;
+    const waiters = async () => (await pool.query(
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'SELECT pg_advisory_xact_lock(hashtext($1))%'")).rows[0].n;
+    // Both wait for the consent's lock: the opt-in first, then the withdrawal (its fence already set).
+    const holder = await pool.connect();
+    let results: Array<{ status: number; body: any }>;
+    try {
+      await holder.query("BEGIN");
+      await holder.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`consent|${id}|${topicId}|email`]);
+      const optIn = put("opted_in");
+      await waitUntil(async () => (await waiters()) >= 1, "the opt-in waiting for the consent", 10_000);
+      const withdraw = put("opted_out");
+      await waitUntil(async () => (await waiters()) >= 2, "the withdrawal waiting for the consent", 10_000);
+      await holder.query("COMMIT");
+      results = await Promise.all([optIn, withdraw]);
+    } finally {
+      holder.release();
+    }
+    expect(results.map((r) => r.status)).toEqual([200, 200]);
+    expect(results.map((r) => r.body.status)).toEqual(["opted_in", "opted_out"]);
+    // A message whose consent was read while the opt-in was in force must not reach SMTP now.
+    const g = await admitHandoff({ messageId: "00000000-0000-7000-8000-000000000001", customerId: id, topicId, marketing: true }, await gateEpoch());
+    g.done();
+    expect(g.admission).toBe("stopped");
+  });
 });

@@ -149,6 +149,36 @@ describe("messages: acceptance and delivery", () => {
     expect((await h.api("GET", "/v1/messages/0190a4b2-0000-7000-8000-000000000000")).status).toBe(404);
     expect((await h.api("GET", "/v1/messages/nope")).status).toBe(404);
   });
+
+  it("when sends in one moment include a version beyond any integer or data with a NUL character, then those are 400 and the others are accepted", async () => {
+    const topic = await createTopic(h, "transactional", "Receipts");
+    const tpl = await createTemplate(h);
+    const c = await createCustomer(h);
+    const base = { to: { customerId: c.id }, template: tpl.key, topic: topic.key };
+    // Sent together, so the send API writes them as one group.
+    const [big, nul, ok] = await Promise.all([
+      send({ ...base, version: 3_000_000_000 }), send({ ...base, data: { note: "a\u0000b" } }), send({ ...base, data: { note: "fine" } }),
+    ]);
+    expect(ok.status, ok.text).toBe(202);
+    expect(big.status, big.text).toBe(400);
+    expect(JSON.stringify(big.body)).toContain("version");
+    expect(nul.status, nul.text).toBe(400);
+  });
+
+  it("when an API message's data names a topic to confirm, then it is an ordinary message: judged and fenced by its own topic, and sent", async () => {
+    const topic = await createTopic(h, "marketing", "Product news");
+    const other = await createTopic(h, "marketing", "Other news");
+    const tpl = await createTemplate(h);
+    const c = await createCustomer(h);
+    await setConsent(h, c.id, topic.key, "opted_in");
+    await setConsent(h, c.id, other.key, "opted_in");
+    // Field names of the system confirmation messages, in a caller's own data.
+    const r = await send({ to: { customerId: c.id }, template: tpl.key, topic: topic.key, data: { confirmTopicId: other.id, since: 1 } });
+    expect(r.status, r.text).toBe(202);
+    const m = await waitForStatus(h, r.body.id, ["sent", "suppressed", "failed"]);
+    expect(m).toMatchObject({ status: "sent", reason: null });
+    expect((await sink.waitFor(c.email)).length).toBe(1);
+  });
 });
 
 describe("messages: idempotency and listing", () => {

@@ -72,14 +72,16 @@ for i = n + 2, #KEYS do
 end
 return 0`;
 
-// KEYS: gen, stop key, run key. ARGV: fresh generation seed, ttl ms (0: until lifted).
-// Returns {generation, now, members in flight}.
+// KEYS: gen, stop key, run key. ARGV: fresh generation seed, ttl ms (0: until lifted), mark value.
+// Every stop writes a value of its own (keeping the longer life), so that a lift that read an older
+// mark cannot remove it (liftStopIf). Returns {generation, now, members in flight}.
 const STOP = `
 ${GEN.replace("return g", "")}
 local ttl = tonumber(ARGV[2])
 local left = redis.call('PTTL', KEYS[2])
-if ttl == 0 then redis.call('SET', KEYS[2], '1')
-elseif left ~= -1 and left < ttl then redis.call('SET', KEYS[2], '1', 'PX', ttl) end
+if ttl == 0 or left == -1 then redis.call('SET', KEYS[2], ARGV[3])
+elseif left < ttl then redis.call('SET', KEYS[2], ARGV[3], 'PX', ttl)
+else redis.call('SET', KEYS[2], ARGV[3], 'PX', left) end
 ${NOW}
 return {g, now, redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. now, '+inf')}`;
 
@@ -211,7 +213,7 @@ export async function stopHandoffs(scope: StopScope, opts: { ttlMs?: number; wai
   const keys = [genKey(), stopKey(scope), runKey(scope)];
   try {
     for (;;) {
-      const [gen, now, members] = (await runScript(STOP, keys, [seed(), ttl])) as [string, number, string[]];
+      const [gen, now, members] = (await runScript(STOP, keys, [seed(), ttl, seed()])) as [string, number, string[]];
       // A generation younger than the grace: workers may not have re-registered their hand-offs yet.
       const age = now - Number(gen.split(".")[1]);
       if (age < GRACE_MS) {
@@ -236,6 +238,23 @@ export async function stopHandoffs(scope: StopScope, opts: { ttlMs?: number; wai
 /** Removes a stop mark (a campaign resumed, a customer opted in again). */
 export async function liftStop(scope: StopScope): Promise<void> {
   await redis().del(stopKey(scope));
+}
+
+/**
+ * The scope's current mark (each stop writes its own), or null. Read it while holding the lock of
+ * the state a later lift relies on, and lift with liftStopIf: a stop made since keeps its mark.
+ */
+export async function stopMark(scope: StopScope): Promise<string | null> {
+  return redis().get(stopKey(scope));
+}
+
+const LIFT_IF = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+/** Removes the scope's mark only if it is still `mark` (see stopMark). */
+export async function liftStopIf(scope: StopScope, mark: string | null): Promise<void> {
+  if (mark === null) return;
+  await runScript(LIFT_IF, [stopKey(scope)], [mark]);
 }
 
 /**

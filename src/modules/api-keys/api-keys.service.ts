@@ -25,8 +25,12 @@ export async function createApiKey(input: { name: string; role: Role }) {
 }
 
 export async function revokeApiKey(id: string): Promise<void> {
-  known.clear(); // this process honours a revocation at once; the others within KEY_CACHE_MS
   const { count } = await db.apiKey.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: new Date() } });
+  // This process honours a revocation at once; the others within KEY_CACHE_MS. Cleared after the
+  // write, and lookups that read before it may not cache what they read (a clear before the write
+  // let a concurrent request re-cache the key for another KEY_CACHE_MS).
+  known.clear();
+  cacheGeneration++;
   if (count === 0 && !(await db.apiKey.findUnique({ where: { id } }))) throw notFound("API key", id);
 }
 
@@ -43,6 +47,8 @@ export async function listApiKeys() {
 // that time: the revoking one at once.
 const KEY_CACHE_MS = 5000;
 const known = new Map<string, { principal: Principal; until: number }>();
+/** Bumped by each revocation: a lookup that began before it does not cache its answer. */
+let cacheGeneration = 0;
 
 // last_used_at is written at most once a minute per key and process: a write per request would
 // double the cost of authentication on the hot send path.
@@ -58,6 +64,7 @@ export async function authenticate(presented: string): Promise<Principal | null>
   const now = Date.now();
   const hit = known.get(hash);
   if (hit && hit.until > now) return hit.principal;
+  const generation = cacheGeneration;
   // Raw prepared statement: every API request runs this, and Prisma adds ~0.5 ms per query.
   const { rows } = await pool.query<{ id: string; role: Role }>({
     name: "api-key-by-hash",
@@ -69,7 +76,7 @@ export async function authenticate(presented: string): Promise<Principal | null>
   const principal: Principal = { actor: `api-key:${row.id}`, role: row.role, keyId: row.id };
   // Only valid keys are remembered (an unknown key costs its query each time: no cache to flood).
   if (known.size > 10_000) known.clear();
-  known.set(hash, { principal, until: now + KEY_CACHE_MS });
+  if (generation === cacheGeneration) known.set(hash, { principal, until: now + KEY_CACHE_MS });
   if ((lastUsedWritten.get(row.id) ?? 0) < now - 60_000) {
     if (lastUsedWritten.size > 10_000) lastUsedWritten.clear();
     lastUsedWritten.set(row.id, now);

@@ -77,7 +77,7 @@ export async function pauseCampaign(id: string, reason: string | null = null) {
   if (!["scheduled", "running"].includes(c.status)) throw conflict(`Campaign is ${c.status}; only a scheduled or running campaign can be paused`);
   await stopHandoffs({ campaignId: id }, { ttlMs: 0 });
   if (!(await transition(id, ["scheduled", "running"], "paused", { paused_reason: reason }))) {
-    await liftStop({ campaignId: id });
+    // Paused, canceled or completed meanwhile: the mark (one key per campaign) is the other stop's too.
     throw conflict("Campaign changed meanwhile; it was not paused");
   }
   return getCampaign(id);

@@ -11,7 +11,7 @@ import { onCommit, withTransaction } from "../../platform/sql.ts";
 import type { Queryable } from "../delivery/delivery.repository.ts";
 import { enqueueDeliveries, recordEvents } from "../webhooks/emit.ts";
 import { redis } from "../../platform/redis.ts";
-import { liftStop, stopHandoffs } from "../../platform/handoff-gate.ts";
+import { stopHandoffs } from "../../platform/handoff-gate.ts";
 import { transition } from "./campaigns.repository.ts";
 import { suppressCanceled } from "./fanout.ts";
 import { enqueueFanout } from "./lifecycle.service.ts";
@@ -39,8 +39,9 @@ export async function pauseFailing(): Promise<string[]> {
   for (const r of rows) {
     const reason = `failure_rate: ${r.bad} of the last ${r.n} attempts failed or bounced (limit ${Math.round(config.CAMPAIGN_MAX_FAILURE_RATE * 100)}%)`;
     await stopHandoffs({ campaignId: r.id }, { ttlMs: 0 });
+    // Not running any more: a marketer paused or canceled it meanwhile, and the mark is theirs too
+    // (one key per campaign), so it stays (lifting it let claimed messages go after their cancel).
     if (await transition(r.id, ["running"], "paused", { paused_reason: reason })) paused.push(r.id);
-    else await liftStop({ campaignId: r.id });
   }
   return paused;
 }

@@ -2,7 +2,7 @@
 // Current state lives on the customer; each change is a customer-wide ledger row (no topic), in the
 // same hash chain as their consent rows, written in the same transaction as the state.
 import { notFound } from "../../platform/errors.ts";
-import { defaultStopTtlMs, liftStop, stopHandoffs } from "../../platform/handoff-gate.ts";
+import { defaultStopTtlMs, liftStopIf, stopHandoffs, stopMark } from "../../platform/handoff-gate.ts";
 import { logger } from "../../platform/logger.ts";
 import { db, pool } from "../../platform/prisma.ts";
 import { onCommit, withTransaction } from "../../platform/sql.ts";
@@ -40,7 +40,7 @@ export async function getCadence(customerId: string): Promise<CadenceView> {
 }
 
 /** Whether the customer has already had what `cadence` allows in its window (sent or on its way). */
-async function overLimit(customerId: string, cadence: Cadence): Promise<boolean> {
+async function overLimit(customerId: string, cadence: Cadence, slack = 0): Promise<boolean> {
   const limit = cadenceLimit(cadence);
   if (!limit) return false;
   const { rows } = await pool.query<{ n: number }>(
@@ -48,7 +48,7 @@ async function overLimit(customerId: string, cadence: Cadence): Promise<boolean>
       WHERE m.customer_id = $1::uuid AND (m.status = 'sending' OR (m.status = 'sent' AND m.sent_at > now() - make_interval(days => $2::int)))`,
     [customerId, limit.days],
   );
-  return rows[0].n >= limit.count;
+  return rows[0].n >= limit.count + slack;
 }
 
 /**
@@ -68,12 +68,18 @@ export async function setCadence(input: SetCadenceInput): Promise<CadenceView> {
   const tighter = input.cadence !== undefined && stricter(input.cadence, before.cadence);
   const scope = { customerId: before.id, marketing: true };
   // The mark lives as long as the pause when that is shorter: then the next message may go.
-  if (pausing) await stopHandoffs(scope, { ttlMs: Math.max(1, Math.min(defaultStopTtlMs(), pause.getTime() - now)) });
-  else if (tighter && (await overLimit(before.id, input.cadence!))) await stopHandoffs(scope);
+  // A stricter cadence is always fenced first: a count before the change cannot see messages claimed
+  // and counted under the old cadence until it commits, which would reach SMTP after it returned.
+  const fence = () => pausing ? stopHandoffs(scope, { ttlMs: Math.max(1, Math.min(defaultStopTtlMs(), pause.getTime() - now)) })
+    : tighter ? stopHandoffs(scope) : Promise.resolve();
+  await fence();
 
   const result = await withTransaction(async (client) => {
     // The ledger's lock (the customer row) first, then the state as it is now.
     await client.query("SELECT 1 FROM customers WHERE id = $1::uuid FOR NO KEY UPDATE", [before.id]);
+    // The mark a lift below may remove, read under that lock: a change that commits after this one
+    // and needs a fence marks again after its commit (a mark set since is not this one's to lift).
+    const mark = await stopMark(scope).catch(() => null);
     const cur = await client.query<{ cadence: Cadence; paused_until: Date | null; erased: boolean }>(
       "SELECT cadence::text AS cadence, paused_until, erased_at IS NOT NULL AS erased FROM customers WHERE id = $1::uuid", [before.id]);
     const row = cur.rows[0];
@@ -94,7 +100,7 @@ export async function setCadence(input: SetCadenceInput): Promise<CadenceView> {
         : { ...common, action: "resumed", value: null, wording: pauseWording(null) });
       next.pausedUntil = pause;
     }
-    if (entries.length === 0) return { next, entries };
+    if (entries.length === 0) return { next, entries, mark };
     await appendLedger(client, entries);
     await client.query("UPDATE customers SET cadence = $2::\"Cadence\", paused_until = $3, updated_at = now() WHERE id = $1::uuid", [
       before.id, next.cadence, next.pausedUntil,
@@ -104,13 +110,19 @@ export async function setCadence(input: SetCadenceInput): Promise<CadenceView> {
       data: { customerId: before.id, topic: null, action: e.action, source: e.source, cadence: next.cadence, pausedUntil: next.pausedUntil?.toISOString() ?? null },
     })));
     if (deliveries.length) onCommit(client, () => enqueueDeliveries(deliveries));
-    return { next, entries };
+    return { next, entries, mark };
   });
 
   // Loosened (no pause, a cadence no stricter than before): messages held by an earlier mark may go.
   const loosened = result.entries.length > 0 && !result.next.pausedUntil && !tighter;
-  if (loosened) {
-    await liftStop(scope).catch((err: Error) => logger.warn({ err: err.message }, "could not lift a cadence mark; it expires by itself"));
+  // Stricter, but what is sent or on its way (every message counted under the old cadence is in
+  // `sending` by now) fits the new limit: nothing can exceed it, the mark may go.
+  const fits = tighter && !pausing && !result.next.pausedUntil && !(await overLimit(before.id, result.next.cadence, 1).catch(() => true));
+  if (loosened || fits) {
+    await liftStopIf(scope, result.mark).catch((err: Error) => logger.warn({ err: err.message }, "could not lift a cadence mark; it expires by itself"));
+  } else if (result.entries.length > 0) {
+    // A concurrent looser change that committed first may have lifted this one's mark after reading it.
+    await fence();
   }
   return { cadence: result.next.cadence, pausedUntil: result.next.pausedUntil?.toISOString() ?? null };
 }

@@ -86,9 +86,16 @@ export async function requestConfirmation(
   });
 }
 
-/** The topic a confirmation message confirms (its hand-off is fenced by that topic's withdrawal). */
-export function confirmsTopic(data: Record<string, unknown>): string | null {
-  return typeof data.confirmTopicId === "string" ? data.confirmTopicId : null;
+/** A message as the delivery pipeline sees it: its data and its topic. */
+type Delivered = { data: Record<string, unknown>; topic: { key: string } };
+
+/**
+ * The topic a confirmation message confirms (its hand-off is fenced by that topic's withdrawal).
+ * Only messages of the system topic are confirmations: any other message's data is the caller's
+ * (an API send may carry a `confirmTopicId` of its own, which must neither suppress it nor move its fence).
+ */
+export function confirmsTopic(m: Delivered): string | null {
+  return m.topic.key === CONFIRMATION_TOPIC && typeof m.data.confirmTopicId === "string" ? m.data.confirmTopicId : null;
 }
 
 /**
@@ -96,8 +103,8 @@ export function confirmsTopic(data: Record<string, unknown>): string | null {
  * new request after a withdrawal can lift it without lifting the fence of the topic's marketing.
  */
 export const confirmationScopeOf = (topicId: string) => `confirm:${topicId}`;
-export function confirmationScope(data: Record<string, unknown>): string | null {
-  const t = confirmsTopic(data);
+export function confirmationScope(m: Delivered): string | null {
+  const t = confirmsTopic(m);
   return t ? confirmationScopeOf(t) : null;
 }
 
@@ -106,18 +113,18 @@ export function confirmationScope(data: Record<string, unknown>): string | null 
  * pending one the link was made for. Else: `unsubscribed` (withdrawn meanwhile) or `no_consent`
  * (confirmed already, or superseded). Returns message id -> reason for those that must not go.
  */
-export async function unwantedConfirmations(ms: Array<{ id: string; customerId: string; data: Record<string, unknown> }>): Promise<Map<string, string>> {
+export async function unwantedConfirmations(ms: Array<Delivered & { id: string; customerId: string }>): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  const mine = ms.filter((m) => confirmsTopic(m.data));
+  const mine = ms.filter((m) => confirmsTopic(m));
   if (mine.length === 0) return out;
   const { rows } = await pool.query<{ customer_id: string; topic_id: string; status: string; since: string }>(
     `SELECT cs.customer_id::text, cs.topic_id::text, cs.status::text, (extract(epoch FROM cs.updated_at) * 1000)::bigint::text AS since
        FROM consents cs JOIN unnest($1::uuid[], $2::uuid[]) AS x(c, t) ON cs.customer_id = x.c AND cs.topic_id = x.t AND cs.channel = 'email'`,
-    [mine.map((m) => m.customerId), mine.map((m) => confirmsTopic(m.data))],
+    [mine.map((m) => m.customerId), mine.map((m) => confirmsTopic(m))],
   );
   const state = new Map(rows.map((r) => [`${r.customer_id}|${r.topic_id}`, r]));
   for (const m of mine) {
-    const s = state.get(`${m.customerId}|${confirmsTopic(m.data)}`);
+    const s = state.get(`${m.customerId}|${confirmsTopic(m)}`);
     if (s?.status === "pending" && Number(s.since) === Number(m.data.since)) continue;
     out.set(m.id, s?.status === "opted_out" ? "unsubscribed" : "no_consent");
   }

@@ -1,7 +1,7 @@
 // Consent use cases: a customer's permission per topic and channel, and the ledger that proves it.
 import type { Topic } from "../../generated/prisma/client.ts";
 import { notFound } from "../../platform/errors.ts";
-import { liftStop, stopHandoffs } from "../../platform/handoff-gate.ts";
+import { liftStopIf, stopHandoffs, stopMark } from "../../platform/handoff-gate.ts";
 import { logger } from "../../platform/logger.ts";
 import { db } from "../../platform/prisma.ts";
 import { decrypt } from "../../platform/secrets.ts";
@@ -59,18 +59,26 @@ export async function setConsent(input: SetConsentInput): Promise<ConsentView> {
   const channel = input.channel ?? "email";
   // A withdrawal first fences the hand-off (and waits for messages already with SMTP), then commits:
   // when this returns, nothing on the topic reaches SMTP (messages/CONTEXT.md, "Exact withdrawal").
-  // Redis away or a hand-off that will not finish: 503 and nothing changed.
-  if (input.status === "opted_out") {
-    await stopHandoffs({ customerId: customer.id, topicId: topic.id });
-    // And a confirmation email of a pending request (confirmation-message.ts).
-    if (topic.doubleOptIn) await stopHandoffs({ customerId: customer.id, topicId: confirmationScopeOf(topic.id) });
-  }
+  // Redis away or a hand-off that will not finish: 503 and nothing changed (after the commit: 503,
+  // the withdrawal stands, and a retry fences again).
+  const topicScope = { customerId: customer.id, topicId: topic.id };
+  // And a confirmation email of a pending request (confirmation-message.ts).
+  const confirmScope = { customerId: customer.id, topicId: confirmationScopeOf(topic.id) };
+  const fence = async () => {
+    await stopHandoffs(topicScope);
+    if (topic.doubleOptIn) await stopHandoffs(confirmScope);
+  };
+  if (input.status === "opted_out") await fence();
 
   const outcome = await withTransaction(async (client) => {
     const current = await lockConsent(client, customer.id, topic.id, channel);
     let next: ConsentStatus = input.status;
     if (input.status === "opted_in" && topic.doubleOptIn && current?.status !== "opted_in") next = "pending";
-    if (current?.status === next) return { status: next, updatedAt: current.updatedAt, changed: false };
+    if (current?.status === next) return { status: next, updatedAt: current.updatedAt, changed: false, mark: null };
+    // The mark an opt-in (or a new request) lifts, read under the consent's lock: a withdrawal that
+    // commits after this one marks again (below), and that mark is not this one's to lift.
+    const lifts = next === "opted_in" ? topicScope : next === "pending" ? confirmScope : null;
+    const mark = lifts ? await stopMark(lifts).catch(() => null) : null;
     await recordConsentChanges(client, [{
       customerId: customer.id, topicId: topic.id, channel, status: next,
       action: next === "pending" ? "opt_in_requested" : next,
@@ -78,17 +86,20 @@ export async function setConsent(input: SetConsentInput): Promise<ConsentView> {
       wording: next === "opted_out" ? null : wordingOf(topic), actor: input.actor, dataKey: customer.dataKey,
     }]);
     const now = await lockConsent(client, customer.id, topic.id, channel);
-    return { status: next, updatedAt: now!.updatedAt, changed: true };
+    return { status: next, updatedAt: now!.updatedAt, changed: true, mark };
   });
+  // A concurrent opt-in that committed first may have lifted this withdrawal's mark after reading it:
+  // mark again (and wait for what was admitted meanwhile) before answering.
+  if (outcome.changed && outcome.status === "opted_out") await fence();
 
   if (outcome.changed && outcome.status === "opted_in") {
     // Opted in again: messages held by an earlier withdrawal's mark may go (consent is read again).
-    await liftStop({ customerId: customer.id, topicId: topic.id }).catch((err: Error) =>
+    await liftStopIf(topicScope, outcome.mark).catch((err: Error) =>
       logger.warn({ err: err.message }, "could not lift a withdrawal mark; it expires by itself"));
   }
   if (outcome.changed && outcome.status === "pending") {
     // A new request: its confirmation may go (an old one's link is bound to the old request anyway).
-    await liftStop({ customerId: customer.id, topicId: confirmationScopeOf(topic.id) }).catch((err: Error) =>
+    await liftStopIf(confirmScope, outcome.mark).catch((err: Error) =>
       logger.warn({ err: err.message }, "could not lift a confirmation mark; it expires by itself"));
   }
   if (outcome.status === "pending" && input.status === "opted_in") {

@@ -135,7 +135,7 @@ async function sendOne(x: ReadyMessage, s: HandoffState, release: () => void, ep
     const gate = await admitHandoff({
       messageId: m.id, customerId: m.customerId, campaignId: m.campaignId, marketing: m.topic.kind === "marketing",
       // A confirmation is fenced by a withdrawal of the topic it confirms (its own scope: a new request lifts it).
-      topicId: confirmationScope(m.data) ?? m.topic.id,
+      topicId: confirmationScope(m) ?? m.topic.id,
     }, epoch);
     // The admission took a round trip: the claim must still be young enough right before SMTP.
     const tooOld = Date.now() - m.claimedAtMs > maxClaimAgeMs() || workersStopping();

@@ -13,7 +13,8 @@ export const recipientSchema = z.union([
 export const sendMessageSchema = z.strictObject({
   to: recipientSchema,
   template: z.string().min(1).max(100),
-  version: z.number().int().min(1).optional(),
+  // Beyond PostgreSQL's integer it failed the send API's whole group statement (a 500 for it).
+  version: z.number().int().min(1).max(2_147_483_647).optional(),
   topic: topicKey,
   data: z
     .record(z.string().max(200), z.unknown())
