@@ -202,21 +202,27 @@ export async function writeOutcomesWithEvents(outcomes: Outcome[], q: Queryable 
  * The sweep's half of crash recovery: claims older than timeoutMs go back to `queued` (their worker
  * died between claiming and recording), with an `attempt_failed` event. Returns their ids.
  */
-export async function releaseExpiredClaims(timeoutMs: number, limit: number): Promise<string[]> {
-  const { rows } = await pool.query<{ id: string }>(
+export async function releaseExpiredClaims(timeoutMs: number, limit: number): Promise<SweptRow[]> {
+  const { rows } = await pool.query<SweptRow>(
     `WITH r AS (
        UPDATE messages m SET status = 'queued', claimed_at = NULL, updated_at = now()
         WHERE m.id IN (SELECT id FROM messages WHERE status = 'sending' AND claimed_at < now() - make_interval(secs => $1::double precision / 1000)
                         ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
           AND m.status = 'sending'
-       RETURNING m.id, m.customer_id),
+       RETURNING m.id, m.customer_id, m.campaign_id),
      e AS (
        INSERT INTO message_events (message_id, customer_id, type, detail, created_at)
        SELECT id, customer_id, 'attempt_failed', 'claim expired: the worker stopped before recording an outcome', now() FROM r)
-     SELECT id FROM r`,
+     SELECT id, campaign_id IS NOT NULL AS campaign FROM r`,
     [timeoutMs, limit],
   );
-  return rows.map((r) => r.id);
+  return rows;
+}
+
+/** A row the sweep gives back to delivery, with its lane. */
+export interface SweptRow {
+  id: string;
+  campaign: boolean;
 }
 
 /**
@@ -224,8 +230,8 @@ export async function releaseExpiredClaims(timeoutMs: number, limit: number): Pr
  * added: their job is gone. Touching updated_at makes the sweep's new job the row's live one. Keyset
  * by id from `after`. Returns their ids.
  */
-export async function touchStrandedQueued(o: { marginMs: number; oldestJobAt: number; after: string; limit: number }): Promise<string[]> {
-  const { rows } = await pool.query<{ id: string }>(
+export async function touchStrandedQueued(o: { marginMs: number; oldestJobAt: number; after: string; limit: number }): Promise<SweptRow[]> {
+  const { rows } = await pool.query<SweptRow>(
     `UPDATE messages m SET updated_at = now()
       WHERE m.id IN (SELECT id FROM messages
                       WHERE status = 'queued' AND id > $3::uuid
@@ -235,10 +241,10 @@ export async function touchStrandedQueued(o: { marginMs: number; oldestJobAt: nu
                         AND (campaign_id IS NULL OR EXISTS (SELECT 1 FROM campaigns k WHERE k.id = campaign_id AND k.status = 'running'))
                       ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)
         AND m.status = 'queued'
-      RETURNING m.id`,
+      RETURNING m.id, m.campaign_id IS NOT NULL AS campaign`,
     [o.marginMs, o.oldestJobAt, o.after || "00000000-0000-0000-0000-000000000000", o.limit],
   );
-  return rows.map((r) => r.id);
+  return rows;
 }
 
 /**

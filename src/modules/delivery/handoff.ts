@@ -7,7 +7,7 @@
 import { config } from "../../platform/config.ts";
 import { logger } from "../../platform/logger.ts";
 import { admitHandoff, gateEpoch, type Admission } from "../../platform/handoff-gate.ts";
-import { sendRaw, takeSmtpSlot, waitSmtpSlot } from "../../platform/mailer.ts";
+import { MAX_HANDOFF_MS, sendRaw, takeSmtpSlot, waitSmtpSlot } from "../../platform/mailer.ts";
 import { messagesOutcome } from "../../platform/metrics.ts";
 import { waitUnlessStopping, workersStopping } from "../../platform/worker-state.ts";
 import { returnPath } from "../inbound/return-path.ts";
@@ -55,8 +55,16 @@ export interface HandoffState {
   settled?(ids: string[]): void;
 }
 
-/** A claim older than this is not used to send any more: the sweep may take it over at twice that. */
-export const maxClaimAgeMs = () => config.SEND_CLAIM_TIMEOUT_MS / 2;
+/**
+ * A claim older than this is not used to send any more. A hand-off admitted just before it may take
+ * up to MAX_HANDOFF_MS (a hung connection), and the sweep takes the claim over at
+ * SEND_CLAIM_TIMEOUT_MS: with the default 300 s that leaves 120 s, so a message in a hung hand-off is
+ * never sent again meanwhile. Timeouts below MAX_HANDOFF_MS (tests) keep half the timeout.
+ */
+export const maxClaimAgeMs = () => {
+  const t = config.SEND_CLAIM_TIMEOUT_MS;
+  return t > MAX_HANDOFF_MS ? Math.min(t / 2, t - MAX_HANDOFF_MS) : t / 2;
+};
 
 /** Adds a promise to the batch's pending work, handled at once so a rejection cannot go unobserved. */
 export function track(s: HandoffState, p: Promise<unknown>): void {

@@ -44,12 +44,16 @@ async function sweepRound(after: string, margin: number): Promise<{ released: nu
   const pending = await Promise.all([QueueNames.messageDelivery, QueueNames.campaignDelivery].map(oldestPendingJobAt));
   const oldest = Math.min(Date.now(), ...pending.filter((t): t is number => t !== null && t !== undefined));
   const stranded = await touchStrandedQueued({ marginMs: margin, oldestJobAt: oldest, after, limit: LIMIT });
-  const ids = [...released, ...stranded];
-  if (ids.length > 0) {
-    await enqueueDelivery(ids, { tag: `s${Date.now().toString(36)}` });
+  const rows = [...released, ...stranded];
+  if (rows.length > 0) {
+    // Each back into its own lane: a campaign's messages must not jump the transactional queue.
+    for (const lane of ["api", "campaign"] as const) {
+      const ids = rows.filter((r) => r.campaign === (lane === "campaign")).map((r) => r.id);
+      if (ids.length > 0) await enqueueDelivery(ids, { tag: `s${Date.now().toString(36)}${lane[0]}`, lane });
+    }
     logger.warn({ released: released.length, requeued: stranded.length }, "delivery sweep re-enqueued messages");
   }
-  const last = stranded.reduce((m, id) => (id > m ? id : m), after);
+  const last = stranded.reduce((m, r) => (r.id > m ? r.id : m), after);
   return { released: released.length, requeued: stranded.length, last };
 }
 

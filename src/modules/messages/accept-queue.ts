@@ -3,7 +3,7 @@
 // to the socket. Requests that arrive while a group is being written wait for the next group, and
 // a group is resolved in one statement and accepted per (topic, template version) by the one
 // acceptance path (accept.ts). A lone request waits for nothing: it is a group of one.
-import { isConnectionError } from "../../platform/errors.ts";
+import { AppError, isConnectionError } from "../../platform/errors.ts";
 import { logger } from "../../platform/logger.ts";
 import { acceptBatch, type AcceptItem } from "./accept.ts";
 import { resolveSends, type InsertedMessage, type Resolved, type SendRef } from "./messages.repository.ts";
@@ -27,12 +27,16 @@ interface Waiting {
 }
 
 const MAX_GROUP = 500;
+const MAX_WAITING = 20_000;
 /** How many groups were written and the largest (for tests and the benchmark's explanation). */
 export const acceptGroups = { written: 0, largest: 0 };
 let queue: Waiting[] = [];
 let writing = false;
 
 export function acceptSend(req: SendRequest): Promise<SendDecision> {
+  // A database slower than the requests arrive: refuse (503, Retry-After) rather than queue without
+  // bound and write rows for clients that gave up long ago.
+  if (queue.length >= MAX_WAITING) return Promise.reject(new AppError("unavailable", "The engine is accepting messages more slowly than they arrive; try again shortly"));
   return new Promise((resolve, reject) => {
     queue.push({ req, resolve, reject });
     next();
