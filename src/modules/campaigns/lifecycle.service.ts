@@ -8,7 +8,7 @@ import { prepareTemplate } from "../../templates/compiled.ts";
 import { renderMessage } from "../../templates/render.ts";
 import { ComplianceError } from "../../templates/errors.ts";
 import { templateVersions } from "../delivery/delivery.repository.ts";
-import { liftStop, stopHandoffs } from "../../platform/handoff-gate.ts";
+import { liftStopIf, stopHandoffs, stopMark } from "../../platform/handoff-gate.ts";
 import { highestCustomerId } from "./audience.ts";
 import { transition } from "./campaigns.repository.ts";
 import { findCampaign, getCampaign } from "./campaigns.service.ts";
@@ -86,8 +86,11 @@ export async function pauseCampaign(id: string, reason: string | null = null) {
 export async function resumeCampaign(id: string) {
   const c = await findCampaign(id);
   const to = c.startedAt ? "running" : "scheduled";
+  // The pause's own mark, read while the campaign is still paused: a pause made after the resume
+  // writes a new one, which this lift leaves in place.
+  const mark = await stopMark({ campaignId: id });
   if (!(await transition(id, ["paused"], to, { paused_reason: null }))) throw conflict(`Campaign is ${c.status}; only a paused campaign can be resumed`);
-  await liftStop({ campaignId: id });
+  await liftStopIf({ campaignId: id }, mark);
   if (!c.fanoutDoneAt) await enqueueFanout(id, to === "scheduled" && !c.localTime && c.scheduledAt ? c.scheduledAt.getTime() - Date.now() : 0);
   if (to === "running") await rescheduleWaves(id);
   return getCampaign(id);
