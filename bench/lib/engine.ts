@@ -33,6 +33,9 @@ export interface Engine {
   close(): Promise<void>;
 }
 
+/** As the Dockerfile and `npm run start:prod` run the engine (BENCH_APP_NODE_OPTIONS overrides). */
+const PRODUCTION_NODE_OPTIONS = "--max-old-space-size=192";
+
 export async function startEngine(overrides: Record<string, string> = {}): Promise<Engine> {
   const suffix = randomBytes(4).toString("hex");
   const dbName = `rapport_bench_${suffix}`;
@@ -90,7 +93,7 @@ export async function startEngine(overrides: Record<string, string> = {}): Promi
       // the TypeScript sources through tsx instead (start-up costs ~1 s of CPU and ~50 MB more).
       const entry = process.env.BENCH_SOURCE ? ["--import", "tsx", "src/main.ts"] : ["dist/main.js"];
       const child = spawn(process.execPath, [...prof, ...entry], {
-        cwd: root, env: { ...process.env, ...env, ...extraEnv, RAPPORT_ROLE: appRole, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "info" }, stdio: ["ignore", "pipe", "inherit"],
+        cwd: root, env: { ...process.env, ...env, ...extraEnv, NODE_OPTIONS: process.env.BENCH_APP_NODE_OPTIONS ?? (process.env.BENCH_SOURCE ? "" : PRODUCTION_NODE_OPTIONS), RAPPORT_ROLE: appRole, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "info" }, stdio: ["ignore", "pipe", "inherit"],
       });
       children.push(child);
       return new Promise<ChildProcess>((resolve, reject) => {
