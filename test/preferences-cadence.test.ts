@@ -79,9 +79,13 @@ describe("preference center: cadence, pause and feedback", () => {
     const page = await browser.newPage();
     await page.goto(link);
     await page.waitForSelector("#save");
-    /** Presses Tab until the element is focused (as a keyboard user would), at most 40 times. */
+    /**
+     * Presses Tab until the element is focused (as a keyboard user would), at most once per focusable
+     * element on the page (the page lists every marketing topic, and other test files add topics).
+     */
     const tabTo = async (selector: string) => {
-      for (let i = 0; i < 40; i++) {
+      const stops = await page.evaluate(() => document.querySelectorAll("a[href], button, input, select, textarea").length);
+      for (let i = 0; i <= stops + 2; i++) {
         if (await page.evaluate((s) => document.activeElement?.matches(s) ?? false, selector)) {
           const outline = await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle);
           expect(outline, `${selector} shows its focus`).not.toBe("none");

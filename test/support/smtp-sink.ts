@@ -71,6 +71,9 @@ export class SmtpSink {
         stream.on("end", () => void this.answer(Buffer.concat(chunks).toString("utf8"), session, callback));
       },
     });
+    // smtp-server reports a client's broken connection (a worker SIGKILLed mid-message: ECONNRESET)
+    // as a server 'error' event; a real MTA shrugs it off, and so does this one.
+    this.server.on("error", () => undefined);
   }
 
   private verdict(): Verdict {
