@@ -8,11 +8,10 @@ import { config } from "../../platform/config.ts";
 import { logger } from "../../platform/logger.ts";
 import { pool } from "../../platform/prisma.ts";
 import { onCommit, withTransaction } from "../../platform/sql.ts";
-import type { Queryable } from "../delivery/delivery.repository.ts";
 import { enqueueDeliveries, recordEvents } from "../webhooks/emit.ts";
 import { redis } from "../../platform/redis.ts";
 import { stopHandoffs } from "../../platform/handoff-gate.ts";
-import { transition } from "./campaigns.repository.ts";
+import { campaignCounts, transition } from "./campaigns.repository.ts";
 import { suppressCanceled } from "./fanout.ts";
 import { enqueueFanout } from "./lifecycle.service.ts";
 
@@ -56,24 +55,14 @@ export async function completeFinished(): Promise<string[]> {
         RETURNING k.id, k.completed_at`,
     );
     if (rows.length === 0) return [];
-    const counts = await campaignCounts(c, rows.map((r) => r.id));
+    // The same counts as GET /v1/campaigns/{id} (final: nothing is queued or sending any more).
+    const counts = await campaignCounts(rows.map((r) => r.id));
     const deliveries = await recordEvents(c, rows.map((r) => ({
-      type: "campaign.completed", at: r.completed_at, data: { campaignId: r.id, counts: counts.get(r.id) ?? {} },
+      type: "campaign.completed", at: r.completed_at, data: { campaignId: r.id, counts: counts.get(r.id)!.total },
     })));
     if (deliveries.length) onCommit(c, () => enqueueDeliveries(deliveries));
     return rows.map((r) => r.id);
   });
-}
-
-/** Final message counts per campaign by bucket (status, or suppressed:<reason>), from the counters. */
-async function campaignCounts(c: Queryable, ids: string[]): Promise<Map<string, Record<string, number>>> {
-  const { rows } = await c.query<{ campaign_id: string; bucket: string; n: number }>(
-    `SELECT campaign_id, bucket, sum(n)::int AS n FROM campaign_stats WHERE campaign_id = ANY($1::uuid[]) GROUP BY 1, 2`,
-    [ids],
-  );
-  const out = new Map<string, Record<string, number>>();
-  for (const r of rows) out.set(r.campaign_id, { ...out.get(r.campaign_id), [r.bucket]: r.n });
-  return out;
 }
 
 /**
