@@ -16,10 +16,10 @@ export interface WaveJob {
   waveAt: number;
 }
 
-export async function enqueueWave(campaignId: string, waveAt: number, tag = ""): Promise<void> {
-  await enqueue<WaveJob>(QueueNames.campaignFanout, [
-    { id: `wave-${campaignId}-${waveAt}${tag}`, data: { campaignId, waveAt }, at: waveAt },
-  ]);
+/** One delayed job per instant, all in one call (BullMQ keeps the first job of an id). */
+export async function enqueueWaves(campaignId: string, instants: Iterable<number>, tag = ""): Promise<void> {
+  const jobs = [...instants].map((waveAt) => ({ id: `wave-${campaignId}-${waveAt}${tag}`, data: { campaignId, waveAt }, at: waveAt }));
+  if (jobs.length > 0) await enqueue<WaveJob>(QueueNames.campaignFanout, jobs);
 }
 
 /** Called with a page's queued rows (after their insert committed). */
@@ -32,8 +32,8 @@ export async function scheduleWaves(campaignId: string, rows: Array<{ id: string
     else later.add(Math.ceil(t / 1000) * 1000);
   }
   if (now.length > 0) await enqueueDelivery(now, { tag: `c${Date.now().toString(36)}`, lane: "campaign", campaignId });
-  // Same instant from many pages: one job (BullMQ keeps the first job of an id).
-  for (const at of later) await enqueueWave(campaignId, at);
+  // Same instant from many pages: one job.
+  await enqueueWaves(campaignId, later);
 }
 
 /** A wave fires: every due queued message of the campaign goes to the delivery lane. */
@@ -58,11 +58,10 @@ export async function runWave(campaignId: string): Promise<number> {
 /** After a resume: due messages now, and one wave per later instant still ahead. */
 export async function rescheduleWaves(campaignId: string): Promise<void> {
   const tag = `-r${Date.now().toString(36)}`;
-  await enqueueWave(campaignId, Date.now(), tag);
   const { rows } = await pool.query<{ at: string }>(
     `SELECT DISTINCT (ceil(extract(epoch FROM send_at)) * 1000)::bigint AS at FROM messages
       WHERE campaign_id = $1::uuid AND status = 'queued' AND send_at > now() + interval '2 seconds'`,
     [campaignId],
   );
-  for (const r of rows) await enqueueWave(campaignId, Number(r.at), tag);
+  await enqueueWaves(campaignId, [Date.now(), ...rows.map((r) => Number(r.at))], tag);
 }
