@@ -35,6 +35,9 @@ describe("console: feedback inbox", () => {
     await page.selectOption("#source", "unsubscribe-page");
     await Promise.all([page.waitForURL(/source=unsubscribe-page/), page.click('form[action="/console/feedback"] button')]);
     expect(await page.locator("#feedback tbody tr", { hasText: comment }).count()).toBe(1);
+    await page.selectOption("#source", "");
+    await Promise.all([page.waitForURL(/source=$/), page.click('form[action="/console/feedback"] button')]);
+    expect(await page.locator("#feedback tbody tr", { hasText: comment }).count()).toBe(1);
 
     const dev = await s.signedIn(await s.h.keyFor("developer"));
     expect(await dev.locator('nav a[href="/console/feedback"]').count()).toBe(0);

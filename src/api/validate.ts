@@ -38,7 +38,9 @@ function strict<S extends z.ZodType>(schema: S): S {
   if (!s) strictCache.set(schema, (s = schema.strict()));
   return s as S;
 }
-export const query = <S extends z.ZodType>(req: Request, schema: S): z.infer<S> => parse(strict(schema), req.query, "query");
+export const query = <S extends z.ZodType>(req: Request, schema: S): z.infer<S> => queryOf(req.query, schema);
+/** query() over a query object of the caller's (the console drops a form's empty choices first). */
+export const queryOf = <S extends z.ZodType>(value: unknown, schema: S): z.infer<S> => parse(strict(schema), value, "query");
 /** For routes without query parameters: any is a 400. */
 export const noQuery = z.object({});
 export const params = <S extends z.ZodType>(req: Request, schema: S): z.infer<S> => parse(schema, req.params, "path");
