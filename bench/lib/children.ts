@@ -1,6 +1,8 @@
 // Child processes shared by the benchmarks: `sink` (an SMTP server counting messages and duplicate
-// Message-IDs) and `raw` (nodemailer's pooled transport, the project's sendRaw, sending BENCH_N
-// pre-built messages of the benchmark's template into the sink: the machine's limit).
+// Message-IDs) and `raw` (nodemailer's own pooled transport and its documented `sendMail({ raw })`,
+// with the engine's pool size, sending BENCH_N pre-built messages of the benchmark's template into
+// the sink: the machine's limit). Not the engine's sendRaw, so that the baseline stays put when the
+// engine's own hand-off changes.
 // Started with fork(childScript, [role]).
 import { fileURLToPath } from "node:url";
 import { benchTemplate } from "./content.ts";
@@ -50,7 +52,10 @@ if (role === "sink") {
   const { initSecrets } = await import("../../src/platform/secrets.ts");
   initSecrets(process.env.RAPPORT_SECRET!);
   const { composeMime } = await import("../../src/modules/delivery/compose.ts");
-  const { sendRaw, closeMailer } = await import("../../src/platform/mailer.ts");
+  const nodemailer = (await import("nodemailer")).default;
+  const { config } = await import("../../src/platform/config.ts");
+  const url = new URL(config.SMTP_URL!);
+  const transport = nodemailer.createTransport({ pool: true, maxConnections: config.SMTP_POOL_SIZE, maxMessages: Infinity, host: url.hostname, port: Number(url.port) });
   const { newId } = await import("../../src/platform/ids.ts");
   const { renderMessage } = await import("../../src/templates/render.ts");
   const { unsubscribeUrl, preferencesUrl } = await import("../../src/modules/public-links/public-links.service.ts");
@@ -70,9 +75,9 @@ if (role === "sink") {
     return { to: customer.email, raw: composeMime({ messageId: id, to: customer, subject: r.subject, html: r.html, text: r.text, topic, unsubscribeUrl: unsub }) };
   });
   const t0 = performance.now();
-  await Promise.all(msgs.map((m) => sendRaw({ from: "bench@rapport.localhost", to: m.to, raw: m.raw })));
+  await Promise.all(msgs.map((m) => transport.sendMail({ envelope: { from: "bench@rapport.localhost", to: [m.to] }, raw: m.raw })));
   const ms = performance.now() - t0;
-  closeMailer();
+  transport.close();
   process.send!({ ms, rss: peakRss(process.pid), cpu: cpuMs(process.pid) });
   setTimeout(() => process.exit(0), 100);
 }

@@ -2,8 +2,9 @@
 // paused campaign) and the SMTP hand-off, shared by every process through Redis. Protocol and proof:
 // src/modules/messages/CONTEXT.md ("Exact withdrawal").
 //   stop:  mark the scope, then wait (bounded) until every hand-off admitted before the mark is done.
-//   admit: one Lua call per message right before nodemailer gets it: refused when a scope of the
-//          message is marked, else registered as in flight (until done(), or its lease ends).
+//   admit: right before nodemailer gets a message, one atomic check-and-register per message (refused
+//          when a scope of the message is marked, else registered as in flight until done(), or its
+//          lease ends); the admissions asked within one turn of the event loop share one Lua call.
 // Redis is the fence only; PostgreSQL stays the truth. A refused message is given back (queued), and
 // its next claim reads the durable state. Fail closed: no Redis, no admission; no Redis, no stop.
 import { randomBytes } from "node:crypto";
@@ -12,6 +13,7 @@ import { AppError } from "./errors.ts";
 import { logger } from "./logger.ts";
 import { MAX_HANDOFF_MS } from "./mailer.ts";
 import { redis, runScript } from "./redis.ts";
+import { ADMIT, GEN, LIFT_IF, PENDING, REREGISTER, STOP, UNREGISTER } from "./handoff-gate.scripts.ts";
 
 /**
  * What a stop covers: a customer's topic, all of a customer's marketing (a pause or a stricter
@@ -34,7 +36,8 @@ export type Admission = "admitted" | "stopped" | "stale" | "unavailable";
 /** After a Redis reset, stops wait this long for workers to re-register hand-offs still in flight. */
 const GRACE_MS = 1000;
 const HEARTBEAT_MS = 250;
-const FLUSH_MS = 2;
+/** A finished hand-off stays registered at most this long (a stop may wait for it that much longer). */
+const FLUSH_MS = 10;
 
 const k = (s: string) => `${config.QUEUE_PREFIX}:gate:${s}`;
 const genKey = () => k("gen");
@@ -43,73 +46,6 @@ const stopKey = (s: StopScope) =>
   "campaignId" in s
     ? k(`stop:k:${s.campaignId}`)
     : k(s.topicId ? `stop:c:${s.customerId}:${s.topicId}` : s.marketing ? `stop:c:${s.customerId}:marketing` : `stop:c:${s.customerId}`);
-
-// The generation ("random.createdMs") names Redis' current memory: a reset (restart with nothing
-// kept) loses marks and registrations, and a new generation tells everyone so.
-const GEN = `
-local g = redis.call('GET', KEYS[1])
-if not g then
-  local t = redis.call('TIME')
-  g = ARGV[1] .. '.' .. (tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
-  redis.call('SET', KEYS[1], g)
-end
-return g`;
-
-const NOW = `local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
-
-// KEYS: gen, stop keys (ARGV[3] of them), run keys. ARGV: epoch, member, nStop, lease ms.
-// 0 admitted, 1 stopped, 2 stale (the consent read was made under another generation).
-const ADMIT = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 2 end
-local n = tonumber(ARGV[3])
-if redis.call('EXISTS', unpack(KEYS, 2, n + 1)) > 0 then return 1 end
-${NOW}
-local lease = tonumber(ARGV[4])
-for i = n + 2, #KEYS do
-  redis.call('ZADD', KEYS[i], now + lease, ARGV[2])
-  redis.call('PEXPIRE', KEYS[i], lease)
-end
-return 0`;
-
-// KEYS: gen, stop key, run key. ARGV: fresh generation seed, ttl ms (0: until lifted), mark value.
-// Every stop writes a value of its own (keeping the longer life), so that a lift that read an older
-// mark cannot remove it (liftStopIf). Returns {generation, now, members in flight}.
-const STOP = `
-${GEN.replace("return g", "")}
-local ttl = tonumber(ARGV[2])
-local left = redis.call('PTTL', KEYS[2])
-if ttl == 0 or left == -1 then redis.call('SET', KEYS[2], ARGV[3])
-elseif left < ttl then redis.call('SET', KEYS[2], ARGV[3], 'PX', ttl)
-else redis.call('SET', KEYS[2], ARGV[3], 'PX', left) end
-${NOW}
-return {g, now, redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. now, '+inf')}`;
-
-// KEYS: gen, run key. ARGV: generation, members. -1 when the generation changed, else how many of
-// the members are still in flight.
-const PENDING = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
-${NOW}
-local n = 0
-for i = 2, #ARGV do
-  local s = redis.call('ZSCORE', KEYS[2], ARGV[i])
-  if s and tonumber(s) > now then n = n + 1 end
-end
-return n`;
-
-// KEYS: gen, then run keys. ARGV: known generation, lease ms, then for each run key its member.
-// Re-registers this process's hand-offs in flight when the generation changed (Redis was reset).
-const REREGISTER = `
-local g = redis.call('GET', KEYS[1])
-if g == ARGV[1] then return g end
-if not g then return false end
-${NOW}
-local lease = tonumber(ARGV[2])
-for i = 2, #KEYS do
-  redis.call('ZADD', KEYS[i], now + lease, ARGV[i + 1])
-  redis.call('PEXPIRE', KEYS[i], lease)
-end
-return g`;
 
 const seed = () => randomBytes(6).toString("hex");
 // Members name one admission: this process's random prefix and a counter (no random bytes per message).
@@ -121,13 +57,24 @@ export async function gateEpoch(): Promise<string> {
   return (await runScript(GEN, [genKey()], [seed()])) as string;
 }
 
-// Hand-offs admitted by this process and not done yet: member -> run keys. Removed from Redis in
-// small groups (one round trip per group), re-registered if Redis was reset meanwhile.
+// Hand-offs admitted by this process and not done yet: member -> run keys. Finished ones are
+// unregistered with the next admission group, or after FLUSH_MS when none comes; re-registered if
+// Redis was reset meanwhile.
 const inFlight = new Map<string, string[]>();
 let doneQueue: Array<[string, string[]]> = [];
 let flushing: NodeJS.Timeout | null = null;
 let heartbeat: NodeJS.Timeout | null = null;
 let knownGen = "";
+
+interface Asking {
+  member: string;
+  stops: string[];
+  runs: string[];
+  resolve(code: number | null): void;
+}
+// Admissions asked for in this turn of the event loop, by epoch: sent together on the next turn.
+let asking = new Map<string, Asking[]>();
+let askScheduled = false;
 
 function scopesOf(s: HandoffSubject): { stops: string[]; runs: string[] } {
   const c = { customerId: s.customerId };
@@ -145,18 +92,23 @@ function scopesOf(s: HandoffSubject): { stops: string[]; runs: string[] } {
  * Call right before handing the message to SMTP, with the epoch read before the consent read the
  * decision relies on. "admitted": send now, then call the returned done() once SMTP answered. Any
  * other answer: do not send (stopped: a scope is marked; stale: Redis was reset since the read;
- * unavailable: Redis did not answer). One round trip.
+ * unavailable: Redis did not answer). Hand-offs asking within one turn of the event loop share a
+ * round trip; each is still checked and registered atomically (the proof does not change).
  */
 export async function admitHandoff(s: HandoffSubject, epoch: string): Promise<{ admission: Admission; done: () => void }> {
   const { stops, runs } = scopesOf(s);
   const member = `${s.messageId}.${processTag}${(admissions++).toString(36)}`;
-  let r: number;
-  try {
-    r = (await runScript(ADMIT, [genKey(), ...stops, ...runs], [epoch, member, stops.length, MAX_HANDOFF_MS])) as number;
-  } catch {
-    return { admission: "unavailable", done: () => undefined };
-  }
-  if (r !== 0) return { admission: r === 1 ? "stopped" : "stale", done: () => undefined };
+  const code = await new Promise<number | null>((resolve) => {
+    const group = asking.get(epoch);
+    if (group) group.push({ member, stops, runs, resolve });
+    else asking.set(epoch, [{ member, stops, runs, resolve }]);
+    if (!askScheduled) {
+      askScheduled = true;
+      setImmediate(sendAsking);
+    }
+  });
+  if (code === null) return { admission: "unavailable", done: () => undefined };
+  if (code !== 0) return { admission: code === 1 ? "stopped" : "stale", done: () => undefined };
   knownGen = epoch;
   inFlight.set(member, runs);
   heartbeat ??= setInterval(() => void reregister(), HEARTBEAT_MS).unref();
@@ -173,18 +125,60 @@ export async function admitHandoff(s: HandoffSubject, epoch: string): Promise<{ 
   };
 }
 
-function flushDone(): void {
+function sendAsking(): void {
+  askScheduled = false;
+  const groups = asking;
+  asking = new Map();
+  for (const [epoch, group] of groups) void admitGroup(epoch, group);
+}
+
+async function admitGroup(epoch: string, group: Asking[]): Promise<void> {
+  const finished = takeFinished();
+  const keys = [genKey()];
+  const args: Array<string | number> = [epoch, MAX_HANDOFF_MS, group.length];
+  for (const x of group) {
+    keys.push(...x.stops, ...x.runs);
+    args.push(x.member, x.stops.length, x.runs.length);
+  }
+  for (const [member, runs] of finished) {
+    for (const key of runs) {
+      keys.push(key);
+      args.push(member);
+    }
+  }
+  try {
+    const codes = (await runScript(ADMIT, keys, args)) as number[];
+    group.forEach((x, i) => x.resolve(codes[i]));
+  } catch {
+    group.forEach((x) => x.resolve(null));
+    // A failed removal only makes a stop wait for the lease: never unsafe.
+  }
+}
+
+function takeFinished(): Array<[string, string[]]> {
+  if (flushing) clearTimeout(flushing);
   flushing = null;
   const batch = doneQueue;
   doneQueue = [];
-  const p = redis().pipeline();
-  for (const [member, runs] of batch) for (const key of runs) p.zrem(key, member);
-  // A failed removal only makes a stop wait for the lease: never unsafe.
-  p.exec().catch((err: Error) => logger.warn({ err: err.message }, "hand-off gate: could not unregister finished hand-offs"));
   if (inFlight.size === 0 && heartbeat) {
     clearInterval(heartbeat);
     heartbeat = null;
   }
+  return batch;
+}
+
+function flushDone(): void {
+  const batch = takeFinished();
+  if (batch.length === 0) return;
+  const keys: string[] = [];
+  const members: string[] = [];
+  for (const [member, runs] of batch) {
+    for (const key of runs) {
+      keys.push(key);
+      members.push(member);
+    }
+  }
+  runScript(UNREGISTER, keys, members).catch((err: Error) => logger.warn({ err: err.message }, "hand-off gate: could not unregister finished hand-offs"));
 }
 
 async function reregister(): Promise<void> {
@@ -247,9 +241,6 @@ export async function liftStop(scope: StopScope): Promise<void> {
 export async function stopMark(scope: StopScope): Promise<string | null> {
   return redis().get(stopKey(scope));
 }
-
-const LIFT_IF = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
 
 /** Removes the scope's mark only if it is still `mark` (see stopMark). */
 export async function liftStopIf(scope: StopScope, mark: string | null): Promise<void> {

@@ -73,7 +73,8 @@ export interface SmtpResult {
 }
 
 let slotsFree = config.SMTP_POOL_SIZE * SLOTS_PER_CONNECTION;
-const slotWaiters: Array<(release: () => void) => void> = [];
+// Waiting senders, lowest rank first (first come, first served within a rank).
+const slotWaiters: Array<{ rank: number; resolve: (release: () => void) => void }> = [];
 
 function slotRelease(): () => void {
   let released = false;
@@ -81,21 +82,29 @@ function slotRelease(): () => void {
     if (released) return;
     released = true;
     const next = slotWaiters.shift();
-    if (next) next(slotRelease());
+    if (next) next.resolve(slotRelease());
     else slotsFree++;
   };
 }
 
 /** Room in the SMTP pool now (call the returned function once SMTP answered), or null. */
 export function takeSmtpSlot(): (() => void) | null {
-  if (slotsFree === 0) return null;
+  if (slotsFree === 0 || slotWaiters.length > 0) return null;
   slotsFree--;
   return slotRelease();
 }
 
-/** Waits for room in the SMTP pool (first come, first served). */
-export function waitSmtpSlot(): Promise<() => void> {
-  return new Promise((resolve) => slotWaiters.push(resolve));
+/**
+ * Waits for room in the SMTP pool. Lower ranks are served first: a delivery batch passes its own
+ * order, so that batches hand over one after another instead of interleaving (each batch then
+ * finishes within its consent re-read window, and its claim is used while young).
+ */
+export function waitSmtpSlot(rank = 0): Promise<() => void> {
+  return new Promise((resolve) => {
+    let i = slotWaiters.length;
+    while (i > 0 && slotWaiters[i - 1].rank > rank) i--;
+    slotWaiters.splice(i, 0, { rank, resolve });
+  });
 }
 
 export async function sendRaw(msg: OutgoingRaw): Promise<SmtpResult> {

@@ -79,9 +79,14 @@ export function settleWithout(s: HandoffState, outcomes: Outcome[]): void {
   track(s, recordOutcomes(outcomes).then(() => s.settled?.(outcomes.map((o) => o.id))));
 }
 
+let handOffs = 0;
+/** Campaign batches rank after every api batch for pool slots (see waitSmtpSlot). */
+const CAMPAIGN_RANK = 2 ** 40;
+
 /** Hands the first `slots.granted` messages to SMTP; the caller releases whatever is left unhandled. */
 export async function handOff(batch: ReadyMessage[], slots: Reservation, s: HandoffState): Promise<void> {
   const t0 = Date.now();
+  const rank = ++handOffs + (batch.some((x) => x.m.campaignId) ? CAMPAIGN_RANK : 0);
   let checkedAt = -Infinity;
   for (let i = 0; i < slots.granted; i++) {
     const { m } = batch[i];
@@ -91,7 +96,7 @@ export async function handOff(batch: ReadyMessage[], slots: Reservation, s: Hand
     const wait = t0 + slots.dueIn(i) - Date.now();
     // While workers shut down, claimed messages not yet handed over go back to `queued` (the caller).
     if (wait > 0 && !(await waitUnlessStopping(wait))) return;
-    const release = takeSmtpSlot() ?? (await waitSmtpSlot());
+    const release = takeSmtpSlot() ?? (await waitSmtpSlot(rank));
     let sending = false;
     try {
       if (workersStopping() || Date.now() - m.claimedAtMs > maxClaimAgeMs()) return;
