@@ -1,7 +1,8 @@
 // DKIM: with a key configured, every message is signed by the pooled transport and the signature
-// covers List-Unsubscribe and List-Unsubscribe-Post (RFC 8058 requires both to be signed).
+// covers List-Unsubscribe and List-Unsubscribe-Post (RFC 8058 requires both to be signed); sendRaw's
+// fast path (platform/raw-mail.ts) signs exactly as nodemailer's sendMail does.
 import { createHash, generateKeyPairSync, verify } from "node:crypto";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 
 const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
 Object.assign(process.env, {
@@ -11,6 +12,7 @@ Object.assign(process.env, {
 });
 const { sink, useHarness } = await import("./support/harness.ts");
 const f = await import("./support/fixtures.ts");
+const { mailer, sendRaw } = await import("../src/platform/mailer.ts");
 
 const h = useHarness();
 
@@ -59,5 +61,24 @@ describe("DKIM", () => {
     expect(v.h).toEqual(expect.arrayContaining(["list-unsubscribe", "list-unsubscribe-post", "from", "subject", "message-id", "list-id"]));
     expect(v.bodyOk).toBe(true);
     expect(v.ok).toBe(true);
+  });
+
+  it("when sendRaw takes the fast path, then the message is signed byte for byte as sendMail signs it", async () => {
+    const to = `dkim-raw-${Date.now()}@example.com`;
+    const id = `<dkim-raw-${Date.now()}@rapport.localhost>`;
+    const raw = [
+      "From: Rapport <hello@rapport.localhost>", `To: ${to}`, "Subject: Signed  twice", `Message-ID: ${id}`,
+      "List-Id: <news.rapport.localhost>", "List-Unsubscribe: <https://rapport.localhost/u/1>", "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+      "MIME-Version: 1.0", "Content-Type: text/plain; charset=utf-8", "", "Hello  there \t", ".a dot line", "Grüße", "", "",
+    ].join("\r\n");
+    const from = "bounces+dkim@rapport.localhost";
+    await mailer().sendMail({ envelope: { from, to: [to] }, raw, messageId: id });
+    const sendMail = vi.spyOn(mailer(), "sendMail");
+    await sendRaw({ from, to, raw, messageId: id });
+    expect(sendMail).not.toHaveBeenCalled();
+    sendMail.mockRestore();
+    const [viaSendMail, viaPool] = await sink.waitFor(to, 2);
+    expect(viaPool.raw).toBe(viaSendMail.raw);
+    expect(verifyDkim(viaPool.raw)).toMatchObject({ ok: true, bodyOk: true });
   });
 });

@@ -5,8 +5,8 @@
 // engine's own hand-off changes.
 // Started with fork(childScript, [role]).
 import { fileURLToPath } from "node:url";
-import { benchTemplate } from "./content.ts";
 import { cpuMs, peakRss } from "./measure.ts";
+import { rawMessages } from "./raw-messages.ts";
 
 export const childScript = fileURLToPath(import.meta.url);
 const role = process.argv[2];
@@ -51,29 +51,13 @@ if (role === "sink") {
 } else if (role === "raw") {
   const { initSecrets } = await import("../../src/platform/secrets.ts");
   initSecrets(process.env.RAPPORT_SECRET!);
-  const { composeMime } = await import("../../src/modules/delivery/compose.ts");
   const nodemailer = (await import("nodemailer")).default;
   const { config } = await import("../../src/platform/config.ts");
   const url = new URL(config.SMTP_URL!);
   const transport = nodemailer.createTransport({ pool: true, maxConnections: config.SMTP_POOL_SIZE, maxMessages: Infinity, host: url.hostname, port: Number(url.port) });
-  const { newId } = await import("../../src/platform/ids.ts");
-  const { renderMessage } = await import("../../src/templates/render.ts");
-  const { unsubscribeUrl, preferencesUrl } = await import("../../src/modules/public-links/public-links.service.ts");
-  // The very messages the pipeline produces (same template, layout, headers and encoding), built
-  // beforehand: the difference to the pipeline is everything but the SMTP hand-off.
-  const template = { id: newId(), key: "receipt", version: 1, ...benchTemplate(), variants: [] };
-  const { prepareTemplate } = await import("../../src/templates/compiled.ts");
-  await prepareTemplate(template);
-  // BENCH_RAW_KIND=marketing builds marketing messages (List-Unsubscribe headers, compliance footer).
-  const kind = process.env.BENCH_RAW_KIND === "marketing" ? ("marketing" as const) : ("transactional" as const);
-  const topic = { id: newId(), key: "receipts", name: "Receipts", kind };
-  const msgs = Array.from({ length: N }, (_, i) => {
-    const id = newId();
-    const customer = { id: newId(), email: `raw-${i}@bench.example`, name: `Customer raw-${i}@bench.example`, locale: null, timezone: null, attributes: {} };
-    const unsub = unsubscribeUrl(customer.id, topic.id, id);
-    const r = renderMessage({ template, customer, persona: null, data: { order: `A-${i}` }, unsubscribeUrl: unsub, preferencesUrl: preferencesUrl(customer.id, id.replace(/-/g, "")), kind: topic.kind });
-    return { to: customer.email, raw: composeMime({ messageId: id, to: customer, subject: r.subject, html: r.html, text: r.text, topic, unsubscribeUrl: unsub }) };
-  });
+  // The very messages the pipeline produces, built beforehand: the difference to the pipeline is
+  // everything but the SMTP hand-off. BENCH_RAW_KIND=marketing builds marketing messages.
+  const msgs = await rawMessages(N, process.env.BENCH_RAW_KIND === "marketing" ? "marketing" : "transactional");
   const t0 = performance.now();
   await Promise.all(msgs.map((m) => transport.sendMail({ envelope: { from: "bench@rapport.localhost", to: [m.to] }, raw: m.raw })));
   const ms = performance.now() - t0;

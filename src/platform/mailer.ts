@@ -1,7 +1,9 @@
 // One pooled nodemailer SMTP transport per process. Messages are composed elsewhere (cheaply, as raw
-// MIME) and handed over here; DKIM signing, when configured, happens in nodemailer.
+// MIME) and handed over here, to the pool directly when they can (raw-mail.ts); DKIM signing, when
+// configured, is nodemailer's either way.
 import nodemailer, { type Transporter } from "nodemailer";
 import { config } from "./config.ts";
+import { prebuiltMail, sendToPool } from "./raw-mail.ts";
 
 let transport: Transporter | null = null;
 
@@ -108,7 +110,10 @@ export function waitSmtpSlot(rank = 0): Promise<() => void> {
 }
 
 export async function sendRaw(msg: OutgoingRaw): Promise<SmtpResult> {
-  const info = await mailer().sendMail({ envelope: { from: msg.from, to: [msg.to] }, raw: msg.raw, messageId: msg.messageId });
+  const t = mailer();
+  // Without a Message-ID (nodemailer invents one) or with an envelope it would rewrite, sendMail does it.
+  const mail = msg.messageId ? prebuiltMail(msg.from, msg.to, msg.raw, msg.messageId, t.dkim) : null;
+  const info = mail ? await sendToPool(t, mail) : await t.sendMail({ envelope: { from: msg.from, to: [msg.to] }, raw: msg.raw, messageId: msg.messageId });
   return { messageId: info.messageId, response: String(info.response ?? "") };
 }
 
