@@ -2,6 +2,8 @@
 // cheap (the complexity caps before CSS inlining, the URL check of every rendered message). It
 // follows the HTML tokenizer where that matters for those checks: quotes count only around
 // attribute values, comments and the content of raw-text elements (style, script, ...) are not tags.
+// The URL check delimits tags with its own faster pass, html-skim.ts, which must agree with
+// scanHtml (url-safety.property.test.ts compares them): change both together.
 
 export interface TagVisitor {
   /** A start tag; `attrs` is its raw attribute text, `selfClosing` when it ends with "/>". */
@@ -11,7 +13,8 @@ export interface TagVisitor {
   rawText?(name: string, text: string): void;
 }
 
-const RAW_TEXT = new Set(["style", "script", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "plaintext"]);
+export const RAW_TEXT_ELEMENTS = ["style", "script", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "plaintext"];
+const RAW_TEXT = new Set(RAW_TEXT_ELEMENTS);
 const isAlpha = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 const isSpace = (ch: string) => ch === " " || ch === "\n" || ch === "\t" || ch === "\r" || ch === "\f";
 

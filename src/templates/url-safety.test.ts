@@ -58,4 +58,13 @@ describe("findUnsafeUrl", () => {
     expect(findUnsafeUrl(`${html}<a href="javascript:x">`)).not.toBeNull();
     expect(performance.now() - started).toBeLessThan(2000);
   });
+
+  it("when the HTML is built against the scan (a possible scheme in every tag, long runs of spaces after \"=\"), then it stays linear", () => {
+    const started = performance.now();
+    expect(findUnsafeUrl('<img src="data:image/png;base64,x" title=\'x">'.repeat(20_000))).toBeNull();
+    expect(findUnsafeUrl(`<a x="= 'y">`.repeat(30_000))).toBeNull();
+    // A regex retrying every split of the spaces around a quote took seconds here.
+    expect(findUnsafeUrl(`<a x=${" ".repeat(100_000)}" dark>`)).toBeNull();
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
 });
