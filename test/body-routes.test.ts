@@ -2,11 +2,13 @@
 // finding 4): an unknown path answers 404 without reading its body, and the public pages take
 // small urlencoded forms only.
 import { connect } from "node:net";
+import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { preferencesToken } from "../src/modules/public-links/public-links.service.ts";
 import { createCustomer } from "./support/fixtures.ts";
 import { prepareLoad, sampleLatency } from "./support/load.ts";
 import { db, startHarness, type Harness } from "./support/harness.ts";
+import { ADMIN_KEY } from "./support/env.ts";
 
 let h: Harness;
 beforeAll(async () => {
@@ -74,5 +76,31 @@ describe("request bodies per route", () => {
     // Precondition of the claim above: the same page still takes a small form.
     const page = await fetch(url);
     expect(page.status).toBe(200);
+  });
+
+  // Plain UTF-8 JSON with a declared length is read by the API's own reader; chunked, compressed or
+  // otherwise declared bodies by express.json. Both must take and refuse the same bodies.
+  it("when JSON arrives plain, chunked or gzip-compressed, then each is read alike, and a NUL escape or bad JSON is the same 400 each way", async () => {
+    const post = (body: string, how: "plain" | "chunked" | "gzip") => {
+      const headers: Record<string, string> = { authorization: `Bearer ${ADMIN_KEY}`, "content-type": how === "plain" ? "application/json; charset=utf-8" : "application/json" };
+      if (how === "gzip") headers["content-encoding"] = "gzip";
+      const data = how === "gzip" ? gzipSync(body) : how === "chunked" ? new Blob([body]).stream() : body;
+      return fetch(`${h.baseUrl}/v1/topics`, { method: "POST", headers, body: data, duplex: "half" } as RequestInit);
+    };
+    for (const how of ["plain", "chunked", "gzip"] as const) {
+      const key = `body-${how}-${Date.now()}`;
+      const ok = await post(JSON.stringify({ key, name: "Caf\u00e9 news", kind: "marketing" }), how);
+      expect(ok.status, how).toBe(201);
+      expect((await ok.json()).name, how).toBe("Café news");
+      const nul = await post(`{"key":"${key}-x","name":"a\\u0000b","kind":"marketing"}`, how);
+      expect(nul.status, how).toBe(400);
+      expect((await nul.json()).errors, how).toEqual([{ path: "name", message: expect.stringMatching(/NUL/) }]);
+      const bad = await post(`{"key":`, how);
+      expect(bad.status, how).toBe(400);
+      expect(bad.headers.get("content-type"), how).toMatch(/problem\+json/);
+      const scalar = await post(`"just a string"`, how);
+      expect(scalar.status, how).toBe(400);
+      expect(await db.topic.count({ where: { key: { startsWith: key } } }), how).toBe(1);
+    }
   });
 });

@@ -5,7 +5,7 @@
 import type { IncomingMessage } from "node:http";
 import express, { type NextFunction, type Request, type Response } from "express";
 import { AppError } from "../platform/errors.ts";
-import { config } from "../platform/config.ts";
+import { config, parseSize } from "../platform/config.ts";
 import { storableText } from "../platform/storable.ts";
 
 const MAX_DEPTH = 32;
@@ -42,7 +42,62 @@ function reviver(key: string, value: unknown): unknown {
 const jsonTypes = ["application/json", "application/*+json"];
 
 /** The API's JSON bodies (API_BODY_LIMIT); imports have their own, larger limit (BODY_LIMIT). */
-export const jsonBody = (limit = config.API_BODY_LIMIT) => express.json({ limit, type: jsonTypes, reviver, verify: checkDepth });
+export function jsonBody(limit = config.API_BODY_LIMIT) {
+  const general = express.json({ limit, type: jsonTypes, reviver, verify: checkDepth });
+  const max = parseSize(limit) ?? 0;
+  return (req: Request, res: Response, next: NextFunction) => (plainJson(req, max) ? readPlainJson(req, next) : general(req, res, next));
+}
+
+const PLAIN_JSON_TYPE = /^application\/json\s*(?:;\s*charset="?utf-8"?\s*)?$/i;
+
+// The common request, read without body-parser's general machinery (~30 µs per request on the send
+// API): application/json in UTF-8, not compressed, with a declared length within the limit. Node's
+// HTTP parser delivers exactly that many bytes. Anything else (chunked, gzip, other charsets, an
+// empty body, a length over the limit: 413) goes through express.json, with the same rules.
+function plainJson(req: Request, max: number): boolean {
+  const length = Number(req.headers["content-length"]);
+  const encoding = req.headers["content-encoding"];
+  return (
+    length > 0 && length <= max && req.headers["transfer-encoding"] === undefined &&
+    (encoding === undefined || encoding.toLowerCase() === "identity") && PLAIN_JSON_TYPE.test(req.headers["content-type"] ?? "")
+  );
+}
+
+function readPlainJson(req: Request, next: NextFunction): void {
+  const chunks: Buffer[] = [];
+  const fail = (err: unknown) => {
+    req.off("data", onData);
+    next(err);
+  };
+  const onData = (c: Buffer) => chunks.push(c);
+  req.on("data", onData);
+  req.once("error", fail);
+  req.once("end", () => {
+    req.off("error", fail);
+    try {
+      req.body = parseJson(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+    } catch (err) {
+      return next(err);
+    }
+    next();
+  });
+}
+
+/** Parses as express.json does (strict: an object or array), with the same checks and errors. */
+function parseJson(buf: Buffer): unknown {
+  checkDepth(undefined as unknown as IncomingMessage, undefined, buf);
+  const text = buf.toString("utf8");
+  const first = /\S/.exec(text)?.[0];
+  try {
+    if (first !== "{" && first !== "[") throw new SyntaxError("not an object or array");
+    // NUL and unpaired surrogates can only come from \u escapes (raw control characters are invalid
+    // JSON; bad UTF-8 decodes to U+FFFD): without one, the reviver has nothing to refuse.
+    return text.includes("\\u") ? JSON.parse(text, reviver) : JSON.parse(text);
+  } catch (err) {
+    if ((err as Error).message?.startsWith(REJECT_PREFIX)) throw err;
+    throw Object.assign(new Error("invalid JSON"), { status: 400, type: "entity.parse.failed" });
+  }
+}
 
 
 /** The public pages' forms are a few fields: a checkbox per topic, a CSRF token. */

@@ -41,6 +41,12 @@ export function routes(opts: RouteOptions = {}): Router {
   const form = formBody(); // public pages: small urlencoded forms
   const oneClick = oneClickBody();
 
+  // Messages (the send API) first: Express tries routes in order, and this is the busiest one.
+  r.post("/v1/messages", allow(D), json, messages.send);
+  r.get("/v1/messages", allow(M, D), messages.list);
+  r.get("/v1/messages/:id", allow(M, D), messages.get);
+  r.get("/v1/messages/:id/replies", allow(M, D), inbound.replies);
+
   // Operations
   r.get("/healthz", health.healthz);
   r.get("/readyz", health.readyz);
@@ -96,12 +102,6 @@ export function routes(opts: RouteOptions = {}): Router {
   r.get("/v1/templates/:key/versions", allow(M, D), templates.listVersions);
   r.get("/v1/templates/:key/versions/:n", allow(M, D), templates.getVersion);
   r.post("/v1/templates/:key/preview", allow(M, D), json, templates.preview);
-
-  // Messages (the send API)
-  r.post("/v1/messages", allow(D), json, messages.send);
-  r.get("/v1/messages", allow(M, D), messages.list);
-  r.get("/v1/messages/:id", allow(M, D), messages.get);
-  r.get("/v1/messages/:id/replies", allow(M, D), inbound.replies);
 
   // Inbound: bounces, complaints and replies (developers wire their MTA or ESP to these)
   r.post("/v1/inbound/bounces", allow(D), json, inbound.bounce);
