@@ -31,7 +31,8 @@ export async function deliverBatch(ids: string[], hooks: BatchHooks = {}): Promi
   const s: HandoffState = { report, handled: new Set(), pending: [], retries: [], proof: new Map(), settled: hooks.settled };
   try {
     if (claimed.length === 0) return report;
-    const p = await prepareBatch(claimed);
+    const p = await prepareBatch(claimed, s.proof);
+    s.read = p.read;
     for (const id of p.capped) s.handled.add(id);
     hooks.settled?.([...p.capped]);
     report.suppressed += p.capped.size + p.early.filter((o) => o.kind === "suppressed").length;

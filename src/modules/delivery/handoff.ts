@@ -52,6 +52,8 @@ export interface HandoffState {
   epoch?: string;
   /** Per message: the consent ledger row in force at the latest read (marketing). */
   proof: Map<string, string | null>;
+  /** The batch's consent read in prepare (prepare.ts), reused while younger than RECHECK_MS. */
+  read?: { at: number; epoch: string | null };
   settled?(ids: string[]): void;
 }
 
@@ -87,7 +89,9 @@ const CAMPAIGN_RANK = 2 ** 40;
 export async function handOff(batch: ReadyMessage[], slots: Reservation, s: HandoffState): Promise<void> {
   const t0 = Date.now();
   const rank = ++handOffs + (batch.some((x) => x.m.campaignId) ? CAMPAIGN_RANK : 0);
-  let checkedAt = -Infinity;
+  // The batch was read moments ago in prepare (under a known generation): no second read yet.
+  let checkedAt = s.read?.epoch ? s.read.at : -Infinity;
+  if (s.read?.epoch) s.epoch = s.read.epoch;
   for (let i = 0; i < slots.granted; i++) {
     const { m } = batch[i];
     const rendered = batch[i];

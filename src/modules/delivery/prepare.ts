@@ -3,6 +3,7 @@
 // touchpoints, rendering through the one rendering function, and MIME composition. Every database
 // step covers the whole batch.
 import { AppError } from "../../platform/errors.ts";
+import { gateEpoch } from "../../platform/handoff-gate.ts";
 import { prepareTemplates } from "../../templates/compiled.ts";
 import { renderMessage } from "../../templates/render.ts";
 import type { RenderTemplateVersion } from "../../templates/render.types.ts";
@@ -31,6 +32,11 @@ export interface Prepared {
   early: Outcome[];
   /** Suppressed by the frequency cap, already recorded (see frequency-cap.ts). */
   capped: Set<string>;
+  /**
+   * The batch's consent read: when it started, and the hand-off gate's generation read just before it
+   * (null when Redis did not answer). The hand-off relies on it while it is younger than RECHECK_MS.
+   */
+  read: { at: number; epoch: string | null };
 }
 
 /**
@@ -76,9 +82,12 @@ function usesTouchpoints(t: RenderTemplateVersion | undefined): boolean {
   return uses;
 }
 
-export async function prepareBatch(claimed: ClaimedMessage[]): Promise<Prepared> {
+/** `proof` receives the ledger row in force for each allowed marketing message (see gate). */
+export async function prepareBatch(claimed: ClaimedMessage[], proof?: Map<string, string | null>): Promise<Prepared> {
   const cadences = new Map<string, string | undefined>();
-  const blocked = await gate(claimed, undefined, cadences);
+  const epoch = await gateEpoch().catch(() => null);
+  const read = { at: Date.now(), epoch };
+  const blocked = await gate(claimed, proof, cadences);
   const live = claimed.filter((m) => !blocked.has(m.id));
   const templates = await templateVersions(live.map((m) => m.templateVersionId));
   // Each distinct version prepared once (worker pool, off the event loop) before the synchronous renders.
@@ -91,7 +100,7 @@ export async function prepareBatch(claimed: ClaimedMessage[]): Promise<Prepared>
   const touchpoints = wantsTouchpoints.length > 0 ? await touchpointsFor(wantsTouchpoints.map((m) => m.customerId)) : new Map();
   const tracking = await trackingForBatch(live.map((m) => m.topic.id));
 
-  const out: Prepared = { ready: [], early: [], capped: new Set() };
+  const out: Prepared = { ready: [], early: [], capped: new Set(), read };
   for (const m of claimed) {
     const reason = blocked.get(m.id);
     if (reason) {
