@@ -58,4 +58,26 @@ describe("send API group commit", () => {
     const { rows } = await pool.query("SELECT id FROM messages WHERE customer_id = $1", [c.id]);
     expect(rows).toHaveLength(1);
   });
+
+  it("when many sends wait while a group is being written, then groups are written alongside, each send is answered once, and an Idempotency-Key shared across them still writes one message", async () => {
+    const topic = await createTopic(h, "transactional", "Receipts");
+    const tpl = await createTemplate(h);
+    const customers: Array<{ id: string }> = [];
+    for (let i = 0; i < 60; i++) customers.push(await createCustomer(h));
+    const before = { ...acceptGroups, mostAtOnce: 0 };
+    acceptGroups.mostAtOnce = 0;
+    // Pairs (i, i + 60) share a key and a body: requests far apart in arrival, likely in different groups.
+    const send = (i: number) => {
+      const c = customers[i % 60];
+      return h.api("POST", "/v1/messages", { to: { customerId: c.id }, template: tpl.key, topic: topic.key }, { headers: { "idempotency-key": `overlap-${c.id}` } });
+    };
+    const answers = await Promise.all(Array.from({ length: 120 }, (_, i) => send(i)));
+    // Precondition: groups really overlapped (else this proves nothing about concurrent groups).
+    expect(acceptGroups.mostAtOnce).toBeGreaterThan(1);
+    expect(acceptGroups.written - before.written).toBeGreaterThan(2);
+    expect(answers.map((a) => a.status)).toEqual(answers.map(() => 202));
+    for (let i = 0; i < 60; i++) expect(answers[i].body.id).toBe(answers[i + 60].body.id);
+    const { rows } = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM messages WHERE customer_id = ANY($1::uuid[])", [customers.map((c) => c.id)]);
+    expect(rows[0].n).toBe(60);
+  });
 });
