@@ -9,6 +9,7 @@ import { startInboundSmtp, type InboundSmtp } from "./modules/inbound/smtp-liste
 import { logger } from "./platform/logger.ts";
 import { closeDb } from "./platform/prisma.ts";
 import { closeQueues } from "./platform/queues.ts";
+import { flushScheduledDeliveries } from "./modules/delivery/dispatch.ts";
 import { closeRedis } from "./platform/redis.ts";
 import { closeMailer } from "./platform/mailer.ts";
 import { closeTemplatePool } from "./templates/pool.ts";
@@ -50,6 +51,8 @@ export async function run(): Promise<void> {
     const force = setTimeout(() => process.exit(1), 30_000);
     force.unref();
     await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    // Accepted messages whose job is still in its coalescing window (the API answers before it).
+    await flushScheduledDeliveries();
     await inboundSmtp?.close();
     await workers?.close();
     await closeTemplatePool();

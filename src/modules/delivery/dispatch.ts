@@ -88,6 +88,14 @@ async function flush(): Promise<void> {
   for (const w of done) w(ok);
 }
 
+// Enqueues in progress, so that a shutdown can wait for them (flushScheduledDeliveries).
+const inProgress = new Set<Promise<unknown>>();
+function tracked<T>(p: Promise<T>): Promise<T> {
+  inProgress.add(p);
+  void p.finally(() => inProgress.delete(p));
+  return p;
+}
+
 /**
  * Schedules delivery of queued messages, coalescing ids from concurrent callers into jobs of up to
  * SEND_BATCH_SIZE. Resolves once enqueued (true) or when enqueueing failed (false; logged, the rows
@@ -95,10 +103,16 @@ async function flush(): Promise<void> {
  */
 export function scheduleDelivery(ids: string[]): Promise<boolean> {
   if (ids.length === 0) return Promise.resolve(true);
-  if (ids.length >= config.SEND_BATCH_SIZE) return enqueueOrGiveUp(ids);
+  if (ids.length >= config.SEND_BATCH_SIZE) return tracked(enqueueOrGiveUp(ids));
   const p = new Promise<boolean>((resolve) => waiters.push(resolve));
   buffer.push(...ids);
-  if (buffer.length >= config.SEND_BATCH_SIZE) void flush();
-  else timer ??= setTimeout(() => void flush(), WINDOW_MS);
+  if (buffer.length >= config.SEND_BATCH_SIZE) void tracked(flush());
+  else timer ??= setTimeout(() => void tracked(flush()), WINDOW_MS);
   return p;
+}
+
+/** Enqueues what waits for its window now, and waits for every enqueue in progress (shutdown). */
+export async function flushScheduledDeliveries(): Promise<void> {
+  if (buffer.length > 0) void tracked(flush());
+  await Promise.allSettled([...inProgress]);
 }
