@@ -15,6 +15,9 @@ export function onCommit(client: pg.PoolClient, fn: () => Promise<void>): void {
   else afterCommit.set(client, [fn]);
 }
 
+/** A pool or a client: what repository functions run their queries on. */
+export type Queryable = Pick<pg.Pool, "query">;
+
 /** Runs fn in one transaction on one pooled connection; then its onCommit hooks, connection released. */
 export async function withTransaction<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
   const c = await pool.connect();
@@ -34,6 +37,25 @@ export async function withTransaction<T>(fn: (c: pg.PoolClient) => Promise<T>): 
   }
   for (const h of hooks) await h().catch(() => undefined);
   return out;
+}
+
+/**
+ * Runs fn's reads on one connection in one snapshot (REPEATABLE READ, read only): a resource read in
+ * several queries is then consistent, e.g. a message's events and the counts written with them.
+ */
+export async function withSnapshot<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  const c = await pool.connect();
+  try {
+    await c.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    const out = await fn(c);
+    await c.query("COMMIT");
+    return out;
+  } catch (err) {
+    await c.query("ROLLBACK").catch(() => undefined);
+    throw err;
+  } finally {
+    c.release();
+  }
 }
 
 /**

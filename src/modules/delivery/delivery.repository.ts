@@ -2,11 +2,11 @@
 // and record outcomes of many messages (status, attempt count, event rows, suppressions) per statement.
 // The one owner of message status after acceptance: every change of `messages.status` is written
 // here, with its message_events row (the claim, a lock, is the exception: see messages/CONTEXT.md).
-import type pg from "pg";
 import { pool } from "../../platform/prisma.ts";
+import type { Queryable } from "../../platform/sql.ts";
 
 /** A pool or a client inside an open transaction. */
-export type Queryable = Pick<pg.Pool, "query">;
+export type { Queryable } from "../../platform/sql.ts";
 import type { RenderCustomer, RenderTemplateVersion } from "../../templates/render.types.ts";
 
 export interface ClaimedMessage {

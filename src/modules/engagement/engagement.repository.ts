@@ -1,7 +1,7 @@
 // SQL of the engagement writer (one statement per step for a whole batch) and of the readers.
 import type pg from "pg";
 import { pool } from "../../platform/prisma.ts";
-import { values } from "../../platform/sql.ts";
+import { values, type Queryable } from "../../platform/sql.ts";
 
 export interface MessageFacts {
   id: string;
@@ -80,8 +80,8 @@ export async function addCounts(c: pg.PoolClient, deltas: Counts[]): Promise<Arr
 }
 
 /** A message's counts for readers; a human click implies a human open. */
-export async function messageEngagement(messageId: string) {
-  const { rows } = await pool.query<{ opens: number; clicks: number; machine_opens: number; machine_clicks: number; unsubscribed: number; complained: number }>(
+export async function messageEngagement(messageId: string, q: Queryable = pool) {
+  const { rows } = await q.query<{ opens: number; clicks: number; machine_opens: number; machine_clicks: number; unsubscribed: number; complained: number }>(
     `SELECT COALESCE(me.opens, 0) AS opens, COALESCE(me.clicks, 0) AS clicks,
             COALESCE(me.machine_opens, 0) AS machine_opens, COALESCE(me.machine_clicks, 0) AS machine_clicks,
             (SELECT count(*)::int FROM message_events e WHERE e.message_id = $1::uuid AND e.type = 'unsubscribed') AS unsubscribed,
@@ -101,8 +101,8 @@ export async function messageEngagement(messageId: string) {
 }
 
 /** Raw events of a message, oldest first (no IP or user agent). */
-export async function engagementEventsOf(messageId: string) {
-  const { rows } = await pool.query<{ type: string; link_index: number | null; machine: boolean; rule: string; at: Date; url: string | null }>(
+export async function engagementEventsOf(messageId: string, q: Queryable = pool) {
+  const { rows } = await q.query<{ type: string; link_index: number | null; machine: boolean; rule: string; at: Date; url: string | null }>(
     `SELECT e.type, e.link_index, e.machine, e.rule, e.at, CASE WHEN e.link_index >= 0 THEN m.links[e.link_index + 1] END AS url
        FROM engagement_events e JOIN messages m ON m.id = e.message_id
       WHERE e.message_id = $1::uuid ORDER BY e.at, e.id`,

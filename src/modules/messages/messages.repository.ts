@@ -1,5 +1,6 @@
 // SQL of the send API. Raw pg on the acceptance path: it is hot (one resolve, then accept.ts's
 // eligibility check and insert per request) and Prisma would add ~0.5 ms per round trip.
+import { type Queryable } from "../../platform/sql.ts";
 import { newId } from "../../platform/ids.ts";
 import { pool } from "../../platform/prisma.ts";
 
@@ -145,8 +146,8 @@ const selectMessage = `
     JOIN template_versions v ON v.id = m.template_version_id
     JOIN templates tp ON tp.id = v.template_id`;
 
-export async function findMessage(id: string): Promise<MessageRow | null> {
-  const { rows } = await pool.query<MessageRow>(`${selectMessage} WHERE m.id = $1::uuid`, [id]);
+export async function findMessage(id: string, q: Queryable = pool): Promise<MessageRow | null> {
+  const { rows } = await q.query<MessageRow>(`${selectMessage} WHERE m.id = $1::uuid`, [id]);
   return rows[0] ?? null;
 }
 
@@ -155,8 +156,8 @@ export async function findByIdempotencyKey(key: string): Promise<MessageRow | nu
   return rows[0] ?? null;
 }
 
-export async function messageEvents(id: string) {
-  const { rows } = await pool.query<{ type: string; url: string | null; detail: string | null; created_at: Date }>(
+export async function messageEvents(id: string, q: Queryable = pool) {
+  const { rows } = await q.query<{ type: string; url: string | null; detail: string | null; created_at: Date }>(
     "SELECT type, url, detail, created_at FROM message_events WHERE message_id = $1::uuid ORDER BY id",
     [id],
   );

@@ -1,5 +1,6 @@
 // The send API's use cases: accept a message (decide now, deliver later), read messages and events.
 // Every request leaves a row: queued, or suppressed with the reason.
+import { withSnapshot } from "../../platform/sql.ts";
 import { AppError, conflict, notFound } from "../../platform/errors.ts";
 import { isUuid } from "../../platform/ids.ts";
 import { decodeCursor, toPage } from "../../platform/pagination.ts";
@@ -110,9 +111,15 @@ function replay(prior: repo.MessageRow, requestHash: string): Accepted {
 }
 
 export async function getMessage(id: string) {
-  const m = isUuid(id) ? await repo.findMessage(id) : null;
-  if (!m) throw notFound("Message", id.slice(0, 100));
-  const [events, engagement, hits] = await Promise.all([repo.messageEvents(id), messageEngagement(id), engagementEventsOf(id)]);
+  if (!isUuid(id)) throw notFound("Message", id.slice(0, 100));
+  // One snapshot: the engagement writer commits events and counts together, and separate reads
+  // could show the one without the other.
+  const read = await withSnapshot(async (q) => {
+    const row = await repo.findMessage(id, q);
+    return row && { m: row, parts: await Promise.all([repo.messageEvents(id, q), messageEngagement(id, q), engagementEventsOf(id, q)]) };
+  });
+  if (!read) throw notFound("Message", id.slice(0, 100));
+  const { m, parts: [events, engagement, hits] } = read;
   const list = [
     ...events.map((e) => ({
       type: e.type,
