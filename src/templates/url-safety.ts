@@ -55,7 +55,7 @@ export interface UnsafeUrl {
 }
 
 /** The first unsafe URL among a start tag's raw attribute text. */
-function unsafeAttribute(attrs: string): UnsafeUrl | null {
+export function unsafeAttribute(attrs: string): UnsafeUrl | null {
   let found: UnsafeUrl | null = null;
   forEachAttribute(attrs, (attribute, value) => {
     if (found || !URL_ATTRIBUTES.has(attribute)) return;
