@@ -3,7 +3,12 @@
 // configured, is nodemailer's either way.
 import nodemailer, { type Transporter } from "nodemailer";
 import { config } from "./config.ts";
+import { installFastDotStuffing } from "./dot-stuff.ts";
+import { logger } from "./logger.ts";
 import { prebuiltMail, sendToPool } from "./raw-mail.ts";
+
+// DATA transparency by memchr instead of a loop per byte (dot-stuff.ts); same bytes on the wire.
+if (!(await installFastDotStuffing())) logger.warn("nodemailer's DATA transparency rules differ from dot-stuff.ts: keeping nodemailer's");
 
 let transport: Transporter | null = null;
 
