@@ -38,6 +38,13 @@ const GRACE_MS = 1000;
 const HEARTBEAT_MS = 250;
 /** A finished hand-off stays registered at most this long (a stop may wait for it that much longer). */
 const FLUSH_MS = 10;
+/**
+ * An admission must reach nodemailer within this of the admitHandoff call (a hand-off may be admitted
+ * while it waits for a pool slot); an older one is given back and asked again. The lease covers that
+ * wait and then the longest nodemailer can hold a message.
+ */
+export const USE_WITHIN_MS = 5_000;
+const LEASE_MS = USE_WITHIN_MS + MAX_HANDOFF_MS;
 
 const k = (s: string) => `${config.QUEUE_PREFIX}:gate:${s}`;
 const genKey = () => k("gen");
@@ -89,13 +96,14 @@ function scopesOf(s: HandoffSubject): { stops: string[]; runs: string[] } {
 }
 
 /**
- * Call right before handing the message to SMTP, with the epoch read before the consent read the
- * decision relies on. "admitted": send now, then call the returned done() once SMTP answered. Any
+ * Call before handing the message to SMTP (at most USE_WITHIN_MS before), with the epoch read before
+ * the consent read the decision relies on. "admitted": send now, then call the returned done() once SMTP answered. Any
  * other answer: do not send (stopped: a scope is marked; stale: Redis was reset since the read;
  * unavailable: Redis did not answer). Hand-offs asking within one turn of the event loop share a
  * round trip; each is still checked and registered atomically (the proof does not change).
  */
-export async function admitHandoff(s: HandoffSubject, epoch: string): Promise<{ admission: Admission; done: () => void }> {
+export async function admitHandoff(s: HandoffSubject, epoch: string): Promise<{ admission: Admission; done: () => void; at: number }> {
+  const at = Date.now();
   const { stops, runs } = scopesOf(s);
   const member = `${s.messageId}.${processTag}${(admissions++).toString(36)}`;
   const code = await new Promise<number | null>((resolve) => {
@@ -107,14 +115,15 @@ export async function admitHandoff(s: HandoffSubject, epoch: string): Promise<{ 
       setImmediate(sendAsking);
     }
   });
-  if (code === null) return { admission: "unavailable", done: () => undefined };
-  if (code !== 0) return { admission: code === 1 ? "stopped" : "stale", done: () => undefined };
+  if (code === null) return { admission: "unavailable", done: () => undefined, at };
+  if (code !== 0) return { admission: code === 1 ? "stopped" : "stale", done: () => undefined, at };
   knownGen = epoch;
   inFlight.set(member, runs);
   heartbeat ??= setInterval(() => void reregister(), HEARTBEAT_MS).unref();
   let once = false;
   return {
     admission: "admitted",
+    at,
     done: () => {
       if (once) return;
       once = true;
@@ -135,7 +144,7 @@ function sendAsking(): void {
 async function admitGroup(epoch: string, group: Asking[]): Promise<void> {
   const finished = takeFinished();
   const keys = [genKey()];
-  const args: Array<string | number> = [epoch, MAX_HANDOFF_MS, group.length];
+  const args: Array<string | number> = [epoch, LEASE_MS, group.length];
   for (const x of group) {
     keys.push(...x.stops, ...x.runs);
     args.push(x.member, x.stops.length, x.runs.length);
@@ -185,7 +194,7 @@ async function reregister(): Promise<void> {
   if (inFlight.size === 0) return;
   const entries = [...inFlight].flatMap(([member, runs]) => runs.map((key) => [key, member] as const));
   try {
-    const g = (await runScript(REREGISTER, [genKey(), ...entries.map((e) => e[0])], [knownGen, MAX_HANDOFF_MS, ...entries.map((e) => e[1])])) as string | null;
+    const g = (await runScript(REREGISTER, [genKey(), ...entries.map((e) => e[0])], [knownGen, LEASE_MS, ...entries.map((e) => e[1])])) as string | null;
     if (g) knownGen = g;
     else await gateEpoch(); // no generation at all yet: create one, re-register on the next beat
   } catch {

@@ -2,11 +2,12 @@
 // the pool has room, and only if (1) consent and suppression were read at most RECHECK_MS ago (one
 // query per topic for the rest of the batch, not per message), (2) its claim is young enough that
 // the sweep cannot have handed the row to another worker, (3) the process is not shutting down,
-// (4) no outcome write is failing, and (5) the hand-off gate admits it right before nodemailer gets
-// it (no withdrawal, erasure or campaign stop since that read: platform/handoff-gate.ts).
+// (4) no outcome write is failing, and (5) the hand-off gate admitted it (no withdrawal, erasure or
+// campaign stop since that read: platform/handoff-gate.ts) once it was next in line for the pool,
+// together with the messages due after it, at most USE_WITHIN_MS before nodemailer gets it.
 import { config } from "../../platform/config.ts";
 import { logger } from "../../platform/logger.ts";
-import { admitHandoff, gateEpoch, type Admission } from "../../platform/handoff-gate.ts";
+import { admitHandoff, gateEpoch, USE_WITHIN_MS, type Admission } from "../../platform/handoff-gate.ts";
 import { MAX_HANDOFF_MS, sendRaw, takeSmtpSlot, waitSmtpSlot } from "../../platform/mailer.ts";
 import { messagesOutcome } from "../../platform/metrics.ts";
 import { waitUnlessStopping, workersStopping } from "../../platform/worker-state.ts";
@@ -90,13 +91,44 @@ export async function handOff(batch: ReadyMessage[], slots: Reservation, s: Hand
   const t0 = Date.now();
   const rank = ++handOffs + (batch.some((x) => x.m.campaignId) ? CAMPAIGN_RANK : 0);
   // The batch was read moments ago in prepare (under a known generation): no second read yet.
-  let checkedAt = s.read?.epoch ? s.read.at : -Infinity;
+  const checkedAt = s.read?.epoch ? s.read.at : -Infinity;
   if (s.read?.epoch) s.epoch = s.read.epoch;
+  // Admissions asked ahead for the messages due next (see admitAhead); each is used or given back.
+  const admitted = new Map<string, Promise<Gate>>();
+  try {
+    await handOffEach(batch, slots, s, { t0, rank, checkedAt, admitted });
+  } finally {
+    for (const g of admitted.values()) void g.then((x) => x.done());
+  }
+}
+
+type Gate = Awaited<ReturnType<typeof admitHandoff>>;
+/** At most this many messages are admitted ahead of their pool slot (one gate round trip for all)... */
+const ADMIT_AHEAD = 16;
+/** ...if their rate-limit slot is due within this: none is held in flight through a long rate wait. */
+const ADMIT_AHEAD_MS = 100;
+
+async function handOffEach(
+  batch: ReadyMessage[],
+  slots: Reservation,
+  s: HandoffState,
+  ctx: { t0: number; rank: number; checkedAt: number; admitted: Map<string, Promise<Gate>> },
+): Promise<void> {
+  const { t0, rank, admitted } = ctx;
+  let { checkedAt } = ctx;
+  // A message admitted ahead and then not sent (suppressed by a later read) is unregistered at once.
+  const giveBack = (id: string) => {
+    void admitted.get(id)?.then((x) => x.done());
+    admitted.delete(id);
+  };
   for (let i = 0; i < slots.granted; i++) {
     const { m } = batch[i];
     const rendered = batch[i];
     if (s.halted || outcomeWritesFailing()) return;
-    if (s.handled.has(m.id)) continue;
+    if (s.handled.has(m.id)) {
+      giveBack(m.id);
+      continue;
+    }
     const wait = t0 + slots.dueIn(i) - Date.now();
     // While workers shut down, claimed messages not yet handed over go back to `queued` (the caller).
     if (wait > 0 && !(await waitUnlessStopping(wait))) return;
@@ -132,10 +164,16 @@ export async function handOff(batch: ReadyMessage[], slots: Reservation, s: Hand
         if (late.length > 0) messagesOutcome.inc({ outcome: "suppressed" }, late.length);
         settleWithout(s, late);
       }
-      if (s.handled.has(m.id)) continue;
+      if (s.handled.has(m.id)) {
+        giveBack(m.id);
+        continue;
+      }
+      if (!admitted.has(m.id)) admitAhead(batch, i, slots, s, t0, admitted);
+      const admission = admitted.get(m.id)!;
+      admitted.delete(m.id);
       s.handled.add(m.id);
       sending = true;
-      s.pending.push(sendOne(rendered, s, release, s.epoch!));
+      s.pending.push(sendOne(rendered, s, release, admission, s.epoch!));
     } finally {
       if (!sending) release();
     }
@@ -143,17 +181,44 @@ export async function handOff(batch: ReadyMessage[], slots: Reservation, s: Hand
 }
 
 /**
+ * Asks the gate to admit message i and the next messages already due (up to ADMIT_AHEAD, not yet
+ * handled or admitted) in one round trip: asked in the same turn, they share one Lua call instead of
+ * one call per freed pool slot. Each stays registered as in flight from here until its done(), so a
+ * stop waits for it (never unsafe); one that is not sent after all is given back by handOff's finally
+ * or by sendOne. Only messages due within ADMIT_AHEAD_MS: a rate-limited one is not held in flight
+ * through its wait.
+ */
+function admitAhead(batch: ReadyMessage[], i: number, slots: Reservation, s: HandoffState, t0: number, admitted: Map<string, Promise<Gate>>): void {
+  const horizon = Date.now() - t0 + ADMIT_AHEAD_MS;
+  for (let j = i, n = 0; j < slots.granted && n < ADMIT_AHEAD; j++) {
+    const { m } = batch[j];
+    if (j > i && (slots.dueIn(j) > horizon || s.handled.has(m.id) || admitted.has(m.id))) continue;
+    n++;
+    admitted.set(m.id, admit(m, s.epoch!));
+  }
+}
+
+function admit(m: ClaimedMessage, epoch: string): Promise<Gate> {
+  return admitHandoff({
+    messageId: m.id, customerId: m.customerId, campaignId: m.campaignId, marketing: m.topic.kind === "marketing",
+    // A confirmation is fenced by a withdrawal of the topic it confirms (its own scope: a new request lifts it).
+    topicId: confirmationScope(m) ?? m.topic.id,
+  }, epoch);
+}
+
+/**
  * The pool slot is given back as soon as SMTP answered: recording the outcome needs no connection.
  * Never rejects (so it needs no extra handler per message): a failed write is kept for the batch.
  */
-async function sendOne(x: ReadyMessage, s: HandoffState, release: () => void, epoch: string): Promise<void> {
+async function sendOne(x: ReadyMessage, s: HandoffState, release: () => void, admission: Promise<Gate>, epoch: string): Promise<void> {
   const { m, raw } = x;
   try {
-    const gate = await admitHandoff({
-      messageId: m.id, customerId: m.customerId, campaignId: m.campaignId, marketing: m.topic.kind === "marketing",
-      // A confirmation is fenced by a withdrawal of the topic it confirms (its own scope: a new request lifts it).
-      topicId: confirmationScope(m) ?? m.topic.id,
-    }, epoch);
+    let gate = await admission;
+    // Admitted ahead, then a long wait for the pool: past its use-by time it asks again.
+    if (gate.admission === "admitted" && Date.now() - gate.at > USE_WITHIN_MS) {
+      gate.done();
+      gate = await admit(m, epoch);
+    }
     // The admission took a round trip: the claim must still be young enough right before SMTP.
     const tooOld = Date.now() - m.claimedAtMs > maxClaimAgeMs() || workersStopping();
     if (gate.admission !== "admitted" || tooOld || s.halted || outcomeWritesFailing()) {
