@@ -29,17 +29,29 @@ export interface AudienceMember {
   timezone: string | null;
 }
 
-/** One keyset page: ids in (after, max], in id order. */
-export async function audiencePage(a: Audience, campaignId: string, after: string, max: string, limit: number): Promise<AudienceMember[]> {
+/**
+ * One keyset page: up to `limit` members with ids in (after, max], in id order, found among the next
+ * `scan` customers by id; `next`: where the following page starts (null: the walk is done). The customers are read by the primary key in order before the audience filter: filtering
+ * first let the planner sort every remaining customer for each page (a sequential scan per page, 70 ms
+ * per page at 100,000 customers, quadratic in the audience).
+ */
+export async function audiencePage(
+  a: Audience, campaignId: string, range: { after: string; max: string }, limit: number, scan: number,
+): Promise<{ members: AudienceMember[]; next: string | null }> {
   const params = new SqlParams();
+  const ids = `id > ${params.add(range.after, "uuid")} AND id <= ${params.add(range.max, "uuid")}`;
   const w = where(a, params, campaignId);
-  const { rows } = await pool.query<AudienceMember>(
-    `SELECT c.id, p.key AS persona, c.timezone FROM ${from}
-      WHERE c.id > ${params.add(after, "uuid")} AND c.id <= ${params.add(max, "uuid")} AND ${w}
-      ORDER BY c.id LIMIT ${params.add(limit, "int")}`,
+  const { rows } = await pool.query<AudienceMember & { scanned: string | null }>(
+    `WITH c AS MATERIALIZED (SELECT * FROM customers WHERE ${ids} ORDER BY id LIMIT ${params.add(scan, "int")}),
+          hit AS (SELECT c.id, p.key AS persona, c.timezone FROM c LEFT JOIN personas p ON p.id = COALESCE(c.persona_id, c.rule_persona_id)
+                   WHERE ${w} ORDER BY c.id LIMIT ${params.add(limit, "int")})
+     SELECT (SELECT id FROM c ORDER BY id DESC LIMIT 1) AS scanned, hit.* FROM (SELECT 1) one LEFT JOIN hit ON true ORDER BY hit.id`,
     params.values,
   );
-  return rows;
+  const members = rows.filter((r) => r.id !== null).map(({ id, persona, timezone }) => ({ id, persona, timezone }));
+  // A full page may have left members in the scanned range: the next page starts after the last one.
+  const next = members.length === limit ? members[limit - 1].id : rows[0]?.scanned ?? null;
+  return { members, next };
 }
 
 /** The highest customer id now: the fan-out never goes past it (people created later stay out). */

@@ -1,7 +1,7 @@
 // The fan-out: walks a campaign's audience in keyset pages of PAGE customers (never OFFSET, never
 // the whole audience in memory), bounded by the highest customer id at schedule time, and accepts
 // each page through the one acceptance path (../messages/accept.ts: consent, suppression, cap,
-// one insert, one enqueue). The campaign row keeps a checkpoint (the last customer id done), so a
+// one insert, one enqueue). The campaign row keeps a checkpoint (the last customer id walked), so a
 // restarted job resumes there; a page repeated after a crash inserts nothing twice (unique
 // campaign + customer). Messages carry their send_at (local time, send window); delivery is
 // scheduled per wave, one delayed job per distinct send instant (waves.ts).
@@ -16,6 +16,8 @@ import { sendAtFor } from "./local-time.ts";
 import { scheduleWaves } from "./waves.ts";
 
 export const PAGE = 1000;
+/** The most customers one page reads to find its members (an audience of one in 16 fills half a page). */
+const MAX_SCAN = 16 * PAGE;
 const ZERO = "00000000-0000-0000-0000-000000000000";
 
 interface FanoutRow {
@@ -68,23 +70,26 @@ export async function runFanout(campaignId: string): Promise<{ pages: number; ac
   const window = c.send_window_start && c.send_window_end ? { start: c.send_window_start, end: c.send_window_end } : null;
   const base = c.scheduled_at ?? new Date();
   let after = c.fanout_after ?? ZERO;
+  let scan = PAGE;
   for (;;) {
     // Pause and cancel stop the walk between pages; a page inserted while cancel ran is swept here.
     const status = await statusOf(campaignId);
     if (status === "canceled") await suppressCanceled(campaignId);
     if (status !== "running") return done;
-    const page = await audiencePage(c.audience, campaignId, after, c.fanout_max_customer_id, PAGE);
-    if (page.length === 0) break;
+    const { members: page, next } = await audiencePage(c.audience, campaignId, { after, max: c.fanout_max_customer_id }, PAGE, scan);
+    if (next === null) break;
+    // Customers read per page follow the audience's density: a sparse one reads further ahead.
+    scan = page.length === PAGE ? Math.max(PAGE, scan / 2) : page.length < PAGE / 2 ? Math.min(MAX_SCAN, scan * 2) : scan;
     const items = page.map((m) => ({
       customerId: m.id,
       personaKey: m.persona,
       sendAt: sendAtFor({ base, localTime: c.local_time, window, zones: [m.timezone, c.default_timezone] }),
     }));
-    const r = await acceptBatch({
+    const r = items.length === 0 ? { rows: [] } : await acceptBatch({
       topic: { id: c.topic_id, kind: c.topic_kind }, templateVersionId: c.template_version_id, campaignId, items,
       enqueue: (rows) => scheduleWaves(campaignId, rows),
     });
-    after = page[page.length - 1].id;
+    after = next;
     await pool.query("UPDATE campaigns SET fanout_after = $2::uuid, updated_at = now() WHERE id = $1::uuid", [campaignId, after]);
     done.pages++;
     done.accepted += r.rows.filter(Boolean).length;
