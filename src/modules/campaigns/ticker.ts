@@ -28,9 +28,12 @@ export async function pauseFailing(): Promise<string[]> {
          SELECT count(*) FILTER (WHERE x.type <> 'sent')::int AS bad, count(*)::int AS n FROM (
            SELECT e.type FROM message_events e JOIN messages m ON m.id = e.message_id
             WHERE m.campaign_id = k.id AND e.type IN ('sent', 'failed', 'bounced', 'attempt_failed')
+              -- Attempts since the campaign started (a minute early: the app's and the database's clocks
+              -- may differ), newest first (message_events_attempts_created_at_idx).
+              AND e.created_at >= k.started_at - interval '1 minute'
               -- A claim released by the sweep (its worker died) is no SMTP attempt.
               AND NOT (e.type = 'attempt_failed' AND e.detail LIKE 'claim expired%')
-            ORDER BY e.id DESC LIMIT ${WINDOW}) x) a
+            ORDER BY e.created_at DESC LIMIT ${WINDOW}) x) a
       WHERE k.status = 'running' AND a.n >= ${MIN_ATTEMPTS} AND a.bad > a.n * $1::float8`,
     [config.CAMPAIGN_MAX_FAILURE_RATE],
   );
