@@ -22,21 +22,28 @@ const MIN_ATTEMPTS = 20;
 const FANOUT_STALL_MS = config.CAMPAIGN_FANOUT_STALL_MS;
 
 export async function pauseFailing(): Promise<string[]> {
-  const { rows } = await pool.query<{ id: string; bad: number; n: number }>(
-    `SELECT k.id, a.bad, a.n FROM campaigns k
-       CROSS JOIN LATERAL (
-         SELECT count(*) FILTER (WHERE x.type <> 'sent')::int AS bad, count(*)::int AS n FROM (
-           SELECT e.type FROM message_events e JOIN messages m ON m.id = e.message_id
-            WHERE m.campaign_id = k.id AND e.type IN ('sent', 'failed', 'bounced', 'attempt_failed')
-              -- Attempts since the campaign started (a minute early: the app's and the database's clocks
-              -- may differ), newest first (message_events_attempts_created_at_idx).
-              AND e.created_at >= k.started_at - interval '1 minute'
-              -- A claim released by the sweep (its worker died) is no SMTP attempt.
-              AND NOT (e.type = 'attempt_failed' AND e.detail LIKE 'claim expired%')
-            ORDER BY e.created_at DESC LIMIT ${WINDOW}) x) a
-      WHERE k.status = 'running' AND a.n >= ${MIN_ATTEMPTS} AND a.bad > a.n * $1::float8`,
-    [config.CAMPAIGN_MAX_FAILURE_RATE],
-  );
+  // Attempts since the campaign started (a minute early: the app's and the database's clocks may
+  // differ), newest first, through message_events_attempts_created_at_idx; the campaign is checked
+  // per attempt by a subquery, so that the walk stops after WINDOW of them (as a join, the planner
+  // hashed all of the campaign's messages every second). The walk's cost estimate is the whole
+  // index: without SET LOCAL jit = off, PostgreSQL compiled it every time (7 ms for a 1 ms query).
+  const { rows } = await withTransaction(async (c) => {
+    await c.query("SET LOCAL jit = off");
+    return c.query<{ id: string; bad: number; n: number }>(
+      `SELECT k.id, a.bad, a.n FROM campaigns k
+         CROSS JOIN LATERAL (
+           SELECT count(*) FILTER (WHERE x.type <> 'sent')::int AS bad, count(*)::int AS n FROM (
+             SELECT e.type FROM message_events e
+              WHERE e.type IN ('sent', 'failed', 'bounced', 'attempt_failed')
+                AND e.created_at >= k.started_at - interval '1 minute'
+                -- A claim released by the sweep (its worker died) is no SMTP attempt.
+                AND NOT (e.type = 'attempt_failed' AND e.detail LIKE 'claim expired%')
+                AND (SELECT m.campaign_id FROM messages m WHERE m.id = e.message_id) = k.id
+              ORDER BY e.created_at DESC LIMIT ${WINDOW}) x) a
+        WHERE k.status = 'running' AND a.n >= ${MIN_ATTEMPTS} AND a.bad > a.n * $1::float8`,
+      [config.CAMPAIGN_MAX_FAILURE_RATE],
+    );
+  });
   const paused: string[] = [];
   for (const r of rows) {
     const reason = `failure_rate: ${r.bad} of the last ${r.n} attempts failed or bounced (limit ${Math.round(config.CAMPAIGN_MAX_FAILURE_RATE * 100)}%)`;
