@@ -7,13 +7,14 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { agreesWith, installFastDotStuffing, stuffChunk } from "./dot-stuff.ts";
 
-type Stream = { new (): import("node:stream").Transform; prototype: { _transform: unknown } };
+type Stream = { new (): import("node:stream").Transform; prototype: { _transform: unknown; _flush: unknown } };
 const require = createRequire(import.meta.url);
 const file = join(dirname(dirname(dirname(require.resolve("nodemailer")))), "dist", "esm", "smtp-connection", "data-stream.js");
 const DataStream = ((await import(pathToFileURL(file).href)) as { default: Stream }).default;
 const nodemailerTransform = DataStream.prototype._transform;
+const nodemailerFlush = DataStream.prototype._flush;
 
-async function throughDataStream(chunks: Buffer[]): Promise<Buffer> {
+async function pushes(chunks: Buffer[]): Promise<Buffer[]> {
   const s = new DataStream();
   const out: Buffer[] = [];
   s.on("data", (c: Buffer) => out.push(c));
@@ -21,8 +22,9 @@ async function throughDataStream(chunks: Buffer[]): Promise<Buffer> {
   for (const c of chunks) s.write(c);
   s.end();
   await done;
-  return Buffer.concat(out);
+  return out;
 }
+const throughDataStream = async (chunks: Buffer[]) => Buffer.concat(await pushes(chunks));
 
 // Bytes where the rules meet, so that random input hits every rule and every chunk boundary.
 const byte = fc.constantFrom(0x0d, 0x0a, 0x2e, 0x61);
@@ -54,13 +56,32 @@ describe("dot-stuff", () => {
     expect(stuffChunk(Buffer.from("a\r\n.b\r\n"), false).toString()).toBe("a\r\n..b\r\n");
   });
 
-  it("when installed, then nodemailer's DataStream uses it and still writes the same bytes", async () => {
+  it("when installed, then nodemailer's DataStream uses it, writes the same bytes, and a one-chunk message goes out in one write", async () => {
     const input = [Buffer.from(".a\r\n.b\nc\r"), Buffer.from(".d\r\n")];
     const before = await throughDataStream(input);
-    expect(agreesWith(nodemailerTransform as never)).toBe(true);
+    const message = [Buffer.from("Subject: x\r\n\r\n.body\r\n")];
+    expect(await pushes(message)).toHaveLength(2); // precondition: nodemailer writes the end line apart
+    expect(agreesWith({ _transform: nodemailerTransform as never, _flush: nodemailerFlush as never })).toBe(true);
     expect(await installFastDotStuffing()).toBe(true);
     expect(DataStream.prototype._transform).not.toBe(nodemailerTransform);
+    expect(DataStream.prototype._flush).not.toBe(nodemailerFlush);
     expect((await throughDataStream(input)).toString()).toBe(before.toString());
     expect(before.toString()).toBe("..a\r\n..b\r\nc\r\n..d\r\n.\r\n");
+    const merged = await pushes(message);
+    expect(merged.map((c) => c.toString())).toEqual(["Subject: x\r\n\r\n..body\r\n.\r\n"]);
+  });
+
+  it("when many chunks pass through the installed stream, then the bytes are nodemailer's", async () => {
+    expect(await installFastDotStuffing()).toBe(true);
+    await fc.assert(
+      fc.asyncProperty(chunked, async (chunks) => {
+        const ours = await throughDataStream(chunks);
+        const state = { inByteCount: 0, outByteCount: 0, lastByte: false as number | false, out: [] as Buffer[], push(c: Buffer) { this.out.push(c); return true; } };
+        for (const c of chunks) (nodemailerTransform as (this: unknown, c: Buffer, e: string, d: () => void) => void).call(state, c, "buffer", () => {});
+        (nodemailerFlush as (this: unknown, d: () => void) => void).call(state, () => {});
+        expect(ours.toString("latin1")).toBe(Buffer.concat(state.out).toString("latin1"));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

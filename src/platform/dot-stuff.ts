@@ -74,38 +74,56 @@ interface DataStreamLike {
   inByteCount: number;
   outByteCount: number;
   lastByte: number | false;
+  /** The latest chunk, pushed with the next one or with the end of the data (fastFlush). */
+  held?: Buffer | null;
   push(chunk: Buffer): boolean;
 }
 type Transform = (this: DataStreamLike, chunk: Buffer | string, encoding: string, done: () => void) => void;
+type Flush = (this: DataStreamLike, done: () => void) => void;
 
 function fastTransform(this: DataStreamLike, chunk: Buffer | string, _encoding: string, done: () => void): void {
   if (!chunk || !chunk.length) return done();
   const buf = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
   this.inByteCount += buf.length;
-  const out = stuffChunk(buf, this.lastByte);
-  this.outByteCount += out.length;
-  this.push(out);
+  if (this.held) {
+    this.outByteCount += this.held.length;
+    this.push(this.held);
+  }
+  this.held = stuffChunk(buf, this.lastByte);
   this.lastByte = buf[buf.length - 1];
   done();
 }
 
-// Inputs where the rules differ from one another; each is also split at every position.
-const SELF_TEST = [".a\r\n.b\n.c\r.d\r\r\n\n..\r\n", "\r.\r\n.\n\r\n\r", "x\n\n.\r\r.", ".", "\n", "\r", "ab"];
+// The end-of-data line goes out with the last chunk: one socket write per message body instead of
+// two (each loopback write wakes the server; ~2% of a delivery worker's CPU).
+function fastFlush(this: DataStreamLike, done: () => void): void {
+  const tail = Buffer.from(this.lastByte === LF ? ".\r\n" : this.lastByte === CR ? "\n.\r\n" : "\r\n.\r\n");
+  const out = this.held ? Buffer.concat([this.held, tail]) : tail;
+  this.held = null;
+  this.outByteCount += out.length;
+  this.push(out);
+  done();
+}
 
-function run(transform: Transform, chunks: Buffer[]): Buffer {
+// Inputs where the rules differ from one another; each is also split at every position.
+const SELF_TEST = [".a\r\n.b\n.c\r.d\r\r\n\n..\r\n", "\r.\r\n.\n\r\n\r", "x\n\n.\r\r.", ".", "\n", "\r", "ab", ""];
+
+function run(transform: Transform, flush: Flush, chunks: Buffer[]): Buffer {
   const out: Buffer[] = [];
   const state: DataStreamLike = { inByteCount: 0, outByteCount: 0, lastByte: false, push: (c) => out.push(Buffer.from(c)) > 0 };
   for (const c of chunks) transform.call(state, c, "buffer", () => {});
-  return Buffer.concat(out);
+  flush.call(state, () => {});
+  const bytes = Buffer.concat(out);
+  return state.outByteCount === bytes.length ? bytes : Buffer.from("outByteCount differs");
 }
 
-/** True when the fast transform gives nodemailer's output for every self-test input and split. */
-export function agreesWith(original: Transform): boolean {
+/** True when the fast transform and flush give nodemailer's output for every self-test input and split. */
+export function agreesWith(original: { _transform: Transform; _flush: Flush }): boolean {
   for (const text of SELF_TEST) {
     const whole = Buffer.from(text);
     for (let cut = 0; cut <= whole.length; cut++) {
       const chunks = [whole.subarray(0, cut), whole.subarray(cut)];
-      if (!run(original, chunks).equals(run(fastTransform, chunks))) return false;
+      if (!run(original._transform, original._flush, chunks).equals(run(fastTransform, fastFlush, chunks))) return false;
     }
   }
   return true;
@@ -114,7 +132,7 @@ export function agreesWith(original: Transform): boolean {
 let installed: Promise<boolean> | null = null;
 
 /**
- * Replaces nodemailer's DataStream transform with the fast one, once per process, if they agree.
+ * Replaces nodemailer's DataStream transform and flush with the fast ones, once per process, if they agree.
  * Resolves to whether it did. The module is loaded by its file (the package's exports do not list
  * it), which is the same module instance nodemailer's SMTP connection imports.
  */
@@ -124,11 +142,12 @@ export function installFastDotStuffing(): Promise<boolean> {
     const root = dirname(dirname(dirname(require.resolve("nodemailer"))));
     const file = join(root, "dist", "esm", "smtp-connection", "data-stream.js");
     readFileSync(file); // fails loudly if nodemailer's layout changed
-    const { default: DataStream } = (await import(pathToFileURL(file).href)) as { default: { prototype: { _transform: Transform } } };
-    const original = DataStream.prototype._transform;
-    if (original === fastTransform) return true;
-    if (!agreesWith(original)) return false;
-    DataStream.prototype._transform = fastTransform;
+    const { default: DataStream } = (await import(pathToFileURL(file).href)) as { default: { prototype: { _transform: Transform; _flush: Flush } } };
+    const proto = DataStream.prototype;
+    if (proto._transform === fastTransform) return true;
+    if (!agreesWith({ _transform: proto._transform, _flush: proto._flush })) return false;
+    proto._transform = fastTransform;
+    proto._flush = fastFlush;
     return true;
   })();
   return installed;
