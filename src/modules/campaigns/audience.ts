@@ -42,7 +42,8 @@ export async function audiencePage(
   const ids = `id > ${params.add(range.after, "uuid")} AND id <= ${params.add(range.max, "uuid")}`;
   const w = where(a, params, campaignId);
   const { rows } = await pool.query<AudienceMember & { scanned: string | null }>(
-    `WITH c AS MATERIALIZED (SELECT * FROM customers WHERE ${ids} ORDER BY id LIMIT ${params.add(scan, "int")}),
+    `WITH c AS MATERIALIZED (SELECT id, persona_id, rule_persona_id, timezone, erased_at, attributes FROM customers
+                              WHERE ${ids} ORDER BY id LIMIT ${params.add(scan, "int")}),
           hit AS (SELECT c.id, p.key AS persona, c.timezone FROM c LEFT JOIN personas p ON p.id = COALESCE(c.persona_id, c.rule_persona_id)
                    WHERE ${w} ORDER BY c.id LIMIT ${params.add(limit, "int")})
      SELECT (SELECT id FROM c ORDER BY id DESC LIMIT 1) AS scanned, hit.* FROM (SELECT 1) one LEFT JOIN hit ON true ORDER BY hit.id`,
