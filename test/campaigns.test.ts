@@ -63,7 +63,8 @@ describe("campaigns API", () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     while (!seen.includes(c.id) && seen.length < 500) {
-      const page = await h.api("GET", `/v1/campaigns?limit=1${cursor ? `&cursor=${cursor}` : ""}`, undefined, { key: marketer });
+      const page: { status: number; text: string; body: { data: Array<{ id: string }>; nextCursor: string | null } } =
+        await h.api("GET", `/v1/campaigns?limit=1${cursor ? `&cursor=${cursor}` : ""}`, undefined, { key: marketer });
       expect(page.status, page.text).toBe(200);
       expect(page.body.data).toHaveLength(1);
       seen.push(page.body.data[0].id);

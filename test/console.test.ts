@@ -1,5 +1,6 @@
 // The console's main journeys in real Chromium against the real engine: sign in, personas with a
 // rule count, a template with two variants and their previews, a customer's ledger and timeline, sign out.
+import "./support/isolate-console.ts";
 import { describe, expect, it } from "vitest";
 import { consoleSuite } from "./support/console.ts";
 import { createPersona, createTopic, setConsent, suppressAddress } from "./support/fixtures.ts";

@@ -33,7 +33,7 @@ Object.assign(process.env, {
  * For a file that runs the delivery sweep with short windows: its own copy of the migrated test
  * database (made by global-setup.ts). Call before the application modules load.
  */
-export function useIsolatedDatabase(key: "sweep_delivery" | "sweep_pacing" | "webhooks"): void {
+export function useIsolatedDatabase(key: "sweep_delivery" | "sweep_pacing" | "webhooks" | "console"): void {
   const url = new URL(process.env.DATABASE_URL!);
   url.pathname += `_${key}`;
   process.env.DATABASE_URL = url.toString();

@@ -21,7 +21,7 @@ async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
 }
 
 /** Keys of the files that get a database of their own (see isolatedDatabase in env.ts). */
-export const ISOLATED = ["sweep_delivery", "sweep_pacing", "webhooks"] as const;
+export const ISOLATED = ["sweep_delivery", "sweep_pacing", "webhooks", "console"] as const;
 
 export default async function setup() {
   const name = `rapport_test_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`;
