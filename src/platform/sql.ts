@@ -18,13 +18,16 @@ export function onCommit(client: pg.PoolClient, fn: () => Promise<void>): void {
 /** A pool or a client: what repository functions run their queries on. */
 export type Queryable = Pick<pg.Pool, "query">;
 
-/** Runs fn in one transaction on one pooled connection; then its onCommit hooks, connection released. */
-export async function withTransaction<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+/**
+ * Runs fn in one transaction on one pooled connection; then its onCommit hooks, connection released.
+ * `begin`: the statement that opens it (an isolation level, read only).
+ */
+export async function withTransaction<T>(fn: (c: pg.PoolClient) => Promise<T>, begin = "BEGIN"): Promise<T> {
   const c = await pool.connect();
   let out: T;
   let hooks: Array<() => Promise<void>> = [];
   try {
-    await c.query("BEGIN");
+    await c.query(begin);
     out = await fn(c);
     await c.query("COMMIT");
     hooks = afterCommit.get(c) ?? [];
@@ -43,20 +46,8 @@ export async function withTransaction<T>(fn: (c: pg.PoolClient) => Promise<T>): 
  * Runs fn's reads on one connection in one snapshot (REPEATABLE READ, read only): a resource read in
  * several queries is then consistent, e.g. a message's events and the counts written with them.
  */
-export async function withSnapshot<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-  const c = await pool.connect();
-  try {
-    await c.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    const out = await fn(c);
-    await c.query("COMMIT");
-    return out;
-  } catch (err) {
-    await c.query("ROLLBACK").catch(() => undefined);
-    throw err;
-  } finally {
-    c.release();
-  }
-}
+export const withSnapshot = <T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> =>
+  withTransaction(fn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
 
 /**
  * Multi-row VALUES list: rows of equal length -> "($1,$2),($3,$4)" and the flat parameter array.

@@ -2,11 +2,12 @@
 // hash, and the consent ledger is kept but pseudonymised: its PII columns were encrypted with the
 // customer's data key, which is destroyed here (crypto-shredding), so no ledger row is rewritten.
 import { notFound } from "../../platform/errors.ts";
+import type { Queryable } from "../../platform/sql.ts";
 import { stopHandoffs } from "../../platform/handoff-gate.ts";
 import { db } from "../../platform/prisma.ts";
 import { forgetCustomerLinks } from "../engagement/links.ts";
 import { scrubPendingImports } from "../imports/imports.service.ts";
-import { suppressQueued, type Queryable } from "../delivery/delivery.repository.ts";
+import { suppressQueued } from "../delivery/delivery.repository.ts";
 
 export async function eraseCustomer(id: string): Promise<void> {
   // Imports that have not reached this customer yet would create them again: scrub before (a page

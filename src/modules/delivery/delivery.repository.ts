@@ -4,9 +4,6 @@
 // here, with its message_events row (the claim, a lock, is the exception: see messages/CONTEXT.md).
 import { pool } from "../../platform/prisma.ts";
 import type { Queryable } from "../../platform/sql.ts";
-
-/** A pool or a client inside an open transaction. */
-export type { Queryable } from "../../platform/sql.ts";
 import type { RenderCustomer, RenderTemplateVersion } from "../../templates/render.types.ts";
 
 export interface ClaimedMessage {
