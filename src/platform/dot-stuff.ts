@@ -5,7 +5,6 @@
 // line doubled), but they can only fire at a line end, just after one, or at the chunk's first byte,
 // and Buffer.indexOf (memchr) finds those. installFastDotStuffing checks itself against nodemailer's
 // transform on tricky input before it replaces it, so a nodemailer whose rules changed keeps its own.
-import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -108,13 +107,14 @@ function fastFlush(this: DataStreamLike, done: () => void): void {
 // Inputs where the rules differ from one another; each is also split at every position.
 const SELF_TEST = [".a\r\n.b\n.c\r.d\r\r\n\n..\r\n", "\r.\r\n.\n\r\n\r", "x\n\n.\r\r.", ".", "\n", "\r", "ab", ""];
 
-function run(transform: Transform, flush: Flush, chunks: Buffer[]): Buffer {
+/** The bytes a transform and flush push for these chunks (null when their byte counts are off). */
+export function run(transform: Transform, flush: Flush, chunks: Buffer[]): Buffer | null {
   const out: Buffer[] = [];
   const state: DataStreamLike = { inByteCount: 0, outByteCount: 0, lastByte: false, push: (c) => out.push(Buffer.from(c)) > 0 };
   for (const c of chunks) transform.call(state, c, "buffer", () => {});
   flush.call(state, () => {});
   const bytes = Buffer.concat(out);
-  return state.outByteCount === bytes.length ? bytes : Buffer.from("outByteCount differs");
+  return state.outByteCount === bytes.length ? bytes : null;
 }
 
 /** True when the fast transform and flush give nodemailer's output for every self-test input and split. */
@@ -123,27 +123,35 @@ export function agreesWith(original: { _transform: Transform; _flush: Flush }): 
     const whole = Buffer.from(text);
     for (let cut = 0; cut <= whole.length; cut++) {
       const chunks = [whole.subarray(0, cut), whole.subarray(cut)];
-      if (!run(original._transform, original._flush, chunks).equals(run(fastTransform, fastFlush, chunks))) return false;
+      const theirs = run(original._transform, original._flush, chunks);
+      const ours = run(fastTransform, fastFlush, chunks);
+      if (!theirs || !ours || !theirs.equals(ours)) return false;
     }
   }
   return true;
 }
 
+export type DataStreamClass = { new (): import("node:stream").Transform; prototype: { _transform: Transform; _flush: Flush } };
+
+/**
+ * nodemailer's DataStream, loaded by its file (the package's exports do not list it): the same module
+ * instance nodemailer's SMTP connection imports. Fails loudly if nodemailer's layout changed.
+ */
+export async function nodemailerDataStream(): Promise<DataStreamClass> {
+  const root = dirname(dirname(dirname(createRequire(import.meta.url).resolve("nodemailer"))));
+  const file = join(root, "dist", "esm", "smtp-connection", "data-stream.js");
+  return ((await import(pathToFileURL(file).href)) as { default: DataStreamClass }).default;
+}
+
 let installed: Promise<boolean> | null = null;
 
 /**
- * Replaces nodemailer's DataStream transform and flush with the fast ones, once per process, if they agree.
- * Resolves to whether it did. The module is loaded by its file (the package's exports do not list
- * it), which is the same module instance nodemailer's SMTP connection imports.
+ * Replaces nodemailer's DataStream transform and flush with the fast ones, once per process, if they
+ * agree. Resolves to whether it did.
  */
 export function installFastDotStuffing(): Promise<boolean> {
   installed ??= (async () => {
-    const require = createRequire(import.meta.url);
-    const root = dirname(dirname(dirname(require.resolve("nodemailer"))));
-    const file = join(root, "dist", "esm", "smtp-connection", "data-stream.js");
-    readFileSync(file); // fails loudly if nodemailer's layout changed
-    const { default: DataStream } = (await import(pathToFileURL(file).href)) as { default: { prototype: { _transform: Transform; _flush: Flush } } };
-    const proto = DataStream.prototype;
+    const proto = (await nodemailerDataStream()).prototype;
     if (proto._transform === fastTransform) return true;
     if (!agreesWith({ _transform: proto._transform, _flush: proto._flush })) return false;
     proto._transform = fastTransform;
