@@ -88,17 +88,12 @@ const CAMPAIGN_RANK = 2 ** 40;
 
 /** Hands the first `slots.granted` messages to SMTP; the caller releases whatever is left unhandled. */
 export async function handOff(batch: ReadyMessage[], slots: Reservation, s: HandoffState): Promise<void> {
-  const t0 = Date.now();
-  const rank = ++handOffs + (batch.some((x) => x.m.campaignId) ? CAMPAIGN_RANK : 0);
-  // The batch was read moments ago in prepare (under a known generation): no second read yet.
-  const checkedAt = s.read?.epoch ? s.read.at : -Infinity;
-  if (s.read?.epoch) s.epoch = s.read.epoch;
   // Admissions asked ahead for the messages due next (see admitAhead); each is used or given back.
   const admitted = new Map<string, Promise<Gate>>();
   try {
-    await handOffEach(batch, slots, s, { t0, rank, checkedAt, admitted });
+    await handOffEach(batch, slots, s, admitted);
   } finally {
-    for (const g of admitted.values()) void g.then((x) => x.done());
+    for (const id of admitted.keys()) giveBack(admitted, id);
   }
 }
 
@@ -108,25 +103,24 @@ const ADMIT_AHEAD = 16;
 /** ...if their rate-limit slot is due within this: none is held in flight through a long rate wait. */
 const ADMIT_AHEAD_MS = 100;
 
-async function handOffEach(
-  batch: ReadyMessage[],
-  slots: Reservation,
-  s: HandoffState,
-  ctx: { t0: number; rank: number; checkedAt: number; admitted: Map<string, Promise<Gate>> },
-): Promise<void> {
-  const { t0, rank, admitted } = ctx;
-  let { checkedAt } = ctx;
-  // A message admitted ahead and then not sent (suppressed by a later read) is unregistered at once.
-  const giveBack = (id: string) => {
-    void admitted.get(id)?.then((x) => x.done());
-    admitted.delete(id);
-  };
+/** A message admitted ahead and then not sent is unregistered at once. */
+function giveBack(admitted: Map<string, Promise<Gate>>, id: string): void {
+  void admitted.get(id)?.then((x) => x.done());
+  admitted.delete(id);
+}
+
+async function handOffEach(batch: ReadyMessage[], slots: Reservation, s: HandoffState, admitted: Map<string, Promise<Gate>>): Promise<void> {
+  const t0 = Date.now();
+  const rank = ++handOffs + (batch.some((x) => x.m.campaignId) ? CAMPAIGN_RANK : 0);
+  // The batch was read moments ago in prepare (under a known generation): no second read yet.
+  let checkedAt = s.read?.epoch ? s.read.at : -Infinity;
+  if (s.read?.epoch) s.epoch = s.read.epoch;
   for (let i = 0; i < slots.granted; i++) {
     const { m } = batch[i];
     const rendered = batch[i];
     if (s.halted || outcomeWritesFailing()) return;
     if (s.handled.has(m.id)) {
-      giveBack(m.id);
+      giveBack(admitted, m.id);
       continue;
     }
     const wait = t0 + slots.dueIn(i) - Date.now();
@@ -165,7 +159,7 @@ async function handOffEach(
         settleWithout(s, late);
       }
       if (s.handled.has(m.id)) {
-        giveBack(m.id);
+        giveBack(admitted, m.id);
         continue;
       }
       if (!admitted.has(m.id)) admitAhead(batch, i, slots, s, t0, admitted);
