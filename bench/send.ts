@@ -111,7 +111,7 @@ async function main() {
     const drainRate = ((d.count - 1) / (d.last - d.first)) * 1000;
     const per = (ms: number) => `${((ms / N) * 1000).toFixed(0)} µs`;
     const wcpu = workers.reduce((a, w, i) => a + cpuMs(w.pid!) - cpu0.workers[i], 0);
-    console.log(`drain:     accepted ${N} in ${(accepted1.ms / 1000).toFixed(2)} s = ${((N / accepted1.ms) * 1000).toFixed(0)}/s (API alone, ${accepted1.failed} non-202); delivered ${d.count} in ${((d.last - d.first) / 1000).toFixed(2)} s = ${drainRate.toFixed(0)}/s = ${((drainRate / rawRate) * 100).toFixed(0)}% of raw, duplicates ${d.dupes}, ${(d.bytes / d.count / 1024).toFixed(1)} KB each`);
+    console.log(`drain:     accepted ${N} in ${(accepted1.ms / 1000).toFixed(2)} s = ${((N / accepted1.ms) * 1000).toFixed(0)}/s (API alone, ${apiPerRequest.toFixed(0)} µs of API CPU each, ${accepted1.failed} non-202); delivered ${d.count} in ${((d.last - d.first) / 1000).toFixed(2)} s = ${drainRate.toFixed(0)}/s = ${((drainRate / rawRate) * 100).toFixed(0)}% of raw, duplicates ${d.dupes}, ${(d.bytes / d.count / 1024).toFixed(1)} KB each`);
     console.log(`drain CPU per delivered message: workers ${per(wcpu)}, PostgreSQL ${per(cpuSince(cpu0.pg, ["postgres"]))}, Redis ${per(cpuSince(cpu0.redis, ["redis-server"]))}, sink ${per(cpuMs(sink.pid!) - cpu0.sink)}; raw process ${per(rawResult.cpu)} (incl. building the messages)`);
     await engine.resetSink();
 
