@@ -18,6 +18,7 @@ let app: ReturnType<typeof createApp>;
 let server: Server;
 let base: string;
 let routerCalls = 0;
+const bornWithPrototypes: boolean[] = [];
 
 beforeAll(async () => {
   app = createApp();
@@ -28,6 +29,10 @@ beforeAll(async () => {
     return handle(...args);
   };
   server = await listen(app, 0, "127.0.0.1");
+  // Runs before the app: what the server constructed, before Express touches it.
+  server.prependListener("request", (req, res) => {
+    bornWithPrototypes.push(Object.getPrototypeOf(req) === app.request && Object.getPrototypeOf(res) === app.response);
+  });
   const addr = server.address();
   base = `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`;
 });
@@ -92,5 +97,13 @@ describe("direct dispatch of POST /v1/messages", () => {
     const viaRouter = await post("/v1/messages?x=1", body, dev);
     expect(viaRouter.status).toBe(202);
     expect(routerCalls).toBe(2);
+  });
+
+  it("when the server takes a request, then the request and response are born with the app's prototypes (no per-request switch)", async () => {
+    const before = bornWithPrototypes.length;
+    const r = await fetch(`${base}/healthz`);
+    expect(r.status).toBe(200);
+    expect(bornWithPrototypes.length).toBe(before + 1);
+    expect(bornWithPrototypes.every(Boolean)).toBe(true);
   });
 });
