@@ -2,13 +2,13 @@
 // parsing leaves unchanged, and the message stream (with and without DKIM) is byte for byte the one
 // Mail.sendMail would hand the transport (nodemailer's stream transport shows that one).
 import { generateKeyPairSync } from "node:crypto";
-import type { Readable } from "node:stream";
+import { PassThrough, type Readable } from "node:stream";
 import fc from "fast-check";
 import nodemailer from "nodemailer";
 import DKIM from "nodemailer/lib/dkim";
 import MimeNode from "nodemailer/lib/mime-node";
 import { describe, expect, it } from "vitest";
-import { PLAIN_ADDRESS, prebuiltMail } from "./raw-mail.ts";
+import { PLAIN_ADDRESS, prebuiltMail, type BufferSource } from "./raw-mail.ts";
 
 const dkimOptions = {
   domainName: "rapport.localhost",
@@ -17,7 +17,9 @@ const dkimOptions = {
   headerFieldNames: "From:Subject:Message-ID:List-Unsubscribe:List-Unsubscribe-Post",
 };
 
-async function bytes(stream: Readable): Promise<Buffer> {
+// As the SMTP connection reads a message: it pipes it into its DataStream.
+async function bytes(source: Readable | BufferSource): Promise<Buffer> {
+  const stream = source.pipe(new PassThrough());
   const chunks: Buffer[] = [];
   for await (const c of stream) chunks.push(Buffer.from(c as Buffer));
   return Buffer.concat(chunks);
@@ -31,6 +33,16 @@ function viaSendMail(raw: string | Buffer, dkim: boolean): Promise<Buffer> {
 const mime = (body: string) => `From: a@x.example\r\nSubject: Hi\r\nMessage-ID: <m@x.example>\r\n\r\n${body}`;
 
 describe("raw-mail", () => {
+  it("when a message without DKIM is piped, then it says so (the pool re-queues only a message not read at all)", async () => {
+    const mail = prebuiltMail("a@x.example", "b@y.example", mime("x"), "<m@x.example>", false)!;
+    const source = mail.message.createReadStream();
+    expect(source.readableDidRead).toBe(false);
+    const out = await bytes(source);
+    expect(out.length).toBeGreaterThan(0);
+    expect(source.readableDidRead).toBe(true);
+    expect(mail.message.createReadStream().readableDidRead).toBe(false);
+  });
+
   it("when an address matches PLAIN_ADDRESS, then nodemailer's envelope parsing gives it back unchanged", () => {
     fc.assert(
       fc.property(fc.stringMatching(PLAIN_ADDRESS), (address) => {
