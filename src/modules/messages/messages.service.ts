@@ -116,7 +116,13 @@ export async function getMessage(id: string) {
   // could show the one without the other.
   const read = await withSnapshot(async (q) => {
     const row = await repo.findMessage(id, q);
-    return row && { m: row, parts: await Promise.all([repo.messageEvents(id, q), messageEngagement(id, q), engagementEventsOf(id, q)]) };
+    if (!row) return null;
+    // One after another: they share the snapshot's connection, which runs one query at a time
+    // (queries issued together on one pg client are deprecated and fail from pg 9).
+    const events = await repo.messageEvents(id, q);
+    const engagement = await messageEngagement(id, q);
+    const hits = await engagementEventsOf(id, q);
+    return { m: row, parts: [events, engagement, hits] as const };
   });
   if (!read) throw notFound("Message", id.slice(0, 100));
   const { m, parts: [events, engagement, hits] } = read;
