@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { pool, useHarness } from "./support/harness.ts";
 import { createCustomer, createTemplate, createTopic } from "./support/fixtures.ts";
 import { acceptGroups } from "../src/modules/messages/accept-queue.ts";
+import { waitUntil } from "./support/wait.ts";
 
 const h = useHarness();
 
@@ -71,7 +72,20 @@ describe("send API group commit", () => {
       const c = customers[i % 60];
       return h.api("POST", "/v1/messages", { to: { customerId: c.id }, template: tpl.key, topic: topic.key }, { headers: { "idempotency-key": `overlap-${c.id}` } });
     };
-    const answers = await Promise.all(Array.from({ length: 120 }, (_, i) => send(i)));
+    // The groups' inserts wait on these customers' rows (the foreign key check), so requests pile up
+    // behind the first group whatever the machine's speed, until a second group is being written.
+    const lock = await pool.connect();
+    let answers: Awaited<ReturnType<typeof send>>[];
+    try {
+      await lock.query("BEGIN");
+      await lock.query("SELECT id FROM customers WHERE id = ANY($1::uuid[]) FOR UPDATE", [customers.map((c) => c.id)]);
+      const pending = Promise.all(Array.from({ length: 120 }, (_, i) => send(i)));
+      await waitUntil(() => acceptGroups.mostAtOnce > 1, "a second group written alongside the first", 10_000).catch(() => undefined);
+      await lock.query("COMMIT");
+      answers = await pending;
+    } finally {
+      lock.release();
+    }
     // Precondition: groups really overlapped (else this proves nothing about concurrent groups).
     expect(acceptGroups.mostAtOnce).toBeGreaterThan(1);
     expect(acceptGroups.written - before.written).toBeGreaterThan(2);
