@@ -11,6 +11,7 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { Redis } from "ioredis";
 import pg from "pg";
+import { benchNodeArgs } from "./lib/measure.ts";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 10_000);
@@ -35,9 +36,7 @@ const status = (pid: number, field: string) =>
 
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
-// BENCH_NODE_ARGS e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the engine.
-const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
-const engine = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "src/main.ts"], {
+const engine = spawn(process.execPath, [...benchNodeArgs(), "--import", "tsx", "src/main.ts"], {
   env: {
     ...process.env, NODE_ENV: "development", DATABASE_URL: `${server}/${dbName}`, DATABASE_CREATE: "true",
     REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, PORT: String(port), HOST: "127.0.0.1",

@@ -5,7 +5,7 @@ import { execFileSync, fork, spawn, type ChildProcess } from "node:child_process
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { childScript } from "./children.ts";
-import { ask, cpuMs, once, peakRss, sleep } from "./measure.ts";
+import { ask, benchNodeArgs, cpuMs, once, peakRss, sleep } from "./measure.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -92,9 +92,7 @@ export async function startEngine(overrides: Record<string, string> = {}): Promi
       // As in production: the compiled build (dist/, made once per run below); BENCH_SOURCE=1 runs
       // the TypeScript sources through tsx instead (start-up costs ~1 s of CPU and ~50 MB more).
       const entry = process.env.BENCH_SOURCE ? ["--import", "tsx", "src/main.ts"] : ["dist/main.js"];
-      // BENCH_NODE_ARGS: V8 flags that NODE_OPTIONS refuses, e.g. "--trace-deopt".
-      const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
-      const child = spawn(process.execPath, [...prof, ...nodeArgs, ...entry], {
+      const child = spawn(process.execPath, [...prof, ...benchNodeArgs(), ...entry], {
         cwd: root, env: { ...process.env, ...env, ...extraEnv, NODE_OPTIONS: process.env.BENCH_APP_NODE_OPTIONS ?? (process.env.BENCH_SOURCE ? "" : PRODUCTION_NODE_OPTIONS), RAPPORT_ROLE: appRole, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "info" }, stdio: ["ignore", "pipe", "inherit"],
       });
       children.push(child);

@@ -62,4 +62,7 @@ export function ask(child: ChildProcess, msg: object, match: (m: any) => boolean
   return p;
 }
 
+/** BENCH_NODE_ARGS: flags for the engine's node processes, also those NODE_OPTIONS refuses (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", "--log-deopt"). */
+export const benchNodeArgs = () => (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
