@@ -1,6 +1,5 @@
 import express, { type Express } from "express";
 import { closeIfBodyUnread } from "./body.ts";
-import { dispatchDirectly } from "./direct-dispatch.ts";
 import { config } from "../platform/config.ts";
 import { AppError } from "../platform/errors.ts";
 import { authenticated } from "./auth.ts";
@@ -28,7 +27,5 @@ export function createApp(opts: RouteOptions = {}): Express {
     next(new AppError("not_found", `No route for ${req.method} ${req.path}`));
   });
   app.use(problemMiddleware);
-  // The send API skips the router's walk: the same layers, resolved once (direct-dispatch.ts).
-  dispatchDirectly(app, "POST", "/v1/messages");
   return app;
 }
