@@ -12,7 +12,7 @@
 //             Redis memory (largest used_memory seen minus the value before).
 import { randomBytes } from "node:crypto";
 import { benchTemplate } from "./lib/content.ts";
-import { cpuOfChild, rssOf, startEngine } from "./lib/engine.ts";
+import { cpuOfChild, printTimeline, rssOf, startEngine } from "./lib/engine.ts";
 import { cpuOf, cpuSince, sleep } from "./lib/measure.ts";
 
 const SIZES = (process.env.BENCH_SIZES ?? "10000,100000").split(",").map(Number);
@@ -73,6 +73,7 @@ async function run(N: number) {
 
     const raw = await engine.raw(consenting, "marketing");
     console.log(`raw limit: ${consenting} pre-built marketing messages via pooled nodemailer in ${(raw.ms / 1000).toFixed(2)} s = ${raw.rate.toFixed(0)}/s (cpu ${((raw.cpu / consenting) * 1000).toFixed(0)} µs/message incl. building them, peak RSS ${raw.rss.toFixed(0)} MB)`);
+    printTimeline("raw", await engine.stats());
     await engine.resetSink();
 
     const api = await engine.startApp("api");
@@ -104,6 +105,7 @@ async function run(N: number) {
       await sleep(200);
     }
     const d = await engine.stats();
+    printTimeline("campaign", d);
     const rate = ((d.count - 1) / (d.last - d.first)) * 1000;
     const per = (ms: number) => `${((ms / d.count) * 1000).toFixed(0)} µs`;
     const c = await call("GET", `/v1/campaigns/${camp.id}`);

@@ -12,7 +12,7 @@ import { closeQueues } from "./platform/queues.ts";
 import { flushScheduledDeliveries } from "./modules/delivery/dispatch.ts";
 import { closeRedis } from "./platform/redis.ts";
 import { closeMailer } from "./platform/mailer.ts";
-import { closeTemplatePool } from "./templates/pool.ts";
+import { closeTemplatePool, preparePool } from "./templates/pool.ts";
 import { startWorkers, type RunningWorkers } from "./workers/index.ts";
 import { ensureDevAdminKey } from "./modules/api-keys/bootstrap-admin.ts";
 
@@ -29,7 +29,11 @@ export async function run(): Promise<void> {
   // The MX of the return-path domain, when configured (off by default); runs with the API.
   let inboundSmtp: InboundSmtp | null = null;
   if (config.INBOUND_SMTP_PORT !== undefined && config.RAPPORT_ROLE !== "worker") inboundSmtp = await startInboundSmtp();
-  if (config.RAPPORT_ROLE !== "api") workers = startWorkers();
+  if (config.RAPPORT_ROLE !== "api") {
+    // Delivery renders every new template version first: its preparation thread starts with the process.
+    preparePool().warm();
+    workers = startWorkers();
+  }
   const firstKey = server ? await ensureDevAdminKey() : null;
   if (firstKey) {
     // Shown once, on the terminal only (not through the logger: logs never carry keys).

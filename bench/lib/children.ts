@@ -19,6 +19,8 @@ if (role === "sink") {
   let last = 0;
   let dupes = 0;
   let bytes = 0;
+  // Arrivals per 250 ms since the first (BENCH_TIMELINE=1 prints them): ramp-up and tail.
+  let buckets: number[] = [];
   const seen = new Set<string>();
   const server = new SMTPServer({
     authOptional: true, disabledCommands: ["STARTTLS", "AUTH"], logger: false,
@@ -36,15 +38,17 @@ if (role === "sink") {
         if (count === 0) first = now;
         last = now;
         count++;
+        const b = Math.floor((now - first) / 250);
+        buckets[b] = (buckets[b] ?? 0) + 1;
         cb();
       });
     },
   });
   server.listen(0, "127.0.0.1", () => process.send!({ port: (server.server.address() as { port: number }).port }));
   process.on("message", (m: { cmd: string }) => {
-    if (m.cmd === "stats") process.send!({ count, first, last, dupes, bytes, now: performance.now() });
+    if (m.cmd === "stats") process.send!({ count, first, last, dupes, bytes, buckets: Array.from(buckets, (x) => x ?? 0), now: performance.now() });
     if (m.cmd === "reset") {
-      count = 0; dupes = 0; first = 0; last = 0; bytes = 0; seen.clear();
+      count = 0; dupes = 0; first = 0; last = 0; bytes = 0; buckets = []; seen.clear();
       process.send!({ reset: true });
     }
   });

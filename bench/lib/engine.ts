@@ -15,7 +15,15 @@ export interface SinkStats {
   last: number;
   dupes: number;
   bytes: number;
+  /** Messages received per 250 ms since the first. */
+  buckets: number[];
   now: number;
+}
+
+/** BENCH_TIMELINE=1: arrivals per 250 ms, to tell a slow start or a long tail from a slow middle. */
+export function printTimeline(label: string, s: SinkStats): void {
+  if (!process.env.BENCH_TIMELINE) return;
+  console.log(`${label} arrivals per 250 ms: ${s.buckets.join(" ")}`);
 }
 
 export interface Engine {

@@ -33,6 +33,15 @@ describe("PreparePool", () => {
     expect((broken as PromiseRejectedResult).reason.position).toMatchObject({ part: "html", line: 2 });
   }, 60_000);
 
+  it("when warmed, then one thread starts before any job, and the first job runs on it without starting another", async () => {
+    const p = pool(2, 60_000);
+    p.warm();
+    p.warm(); // idempotent: still one
+    expect(p.threads).toBe(1);
+    await expect(p.run({ subject: "s", html: "<p>x</p>" })).resolves.toMatchObject({ warnings: [] });
+    expect(p.threads).toBe(1);
+  }, 60_000);
+
   it("when a job runs past the budget, then its thread is stopped, the job is a 422, and the next job still works", async () => {
     const p = pool(1, 60_000);
     await p.run({ subject: "warm", html: "x" }); // the thread is up: budgets count the job alone

@@ -26,4 +26,12 @@ describe("sendAtFor", () => {
     // A window across midnight (22:00-06:00): 23:00 is inside.
     expect(sendAtFor({ base: late, localTime: null, window: { start: "22:00", end: "06:00" }, zones: ["Europe/Berlin"] })).toEqual(late);
   });
+
+  it("when neither a local time nor a window is set, then every recipient is due at the base instant, whatever the zone", () => {
+    for (const zones of [["Asia/Tokyo"], ["America/New_York"], [null, "Not/AZone"], []]) {
+      const at = sendAtFor({ base, localTime: null, window: null, zones });
+      expect(at).toEqual(base);
+      expect(at).not.toBe(base); // a copy: the caller's Date is not shared
+    }
+  });
 });

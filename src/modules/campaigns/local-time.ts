@@ -35,6 +35,9 @@ function intoWindow(t: DateTime, w: { start: string; end: string }): DateTime {
 
 /** The instant this recipient's message is due (never before base). */
 export function sendAtFor(s: LocalSchedule): Date {
+  // Due at once, whatever the zone: the fan-out asks this for every recipient of such a campaign, and
+  // a zoned DateTime costs more than the rest of the page's work in the worker.
+  if (!s.localTime && !s.window) return new Date(s.base.getTime());
   const zone = pickZone(s.zones);
   const base = DateTime.fromJSDate(s.base, { zone });
   let t: DateTime = base;
