@@ -28,19 +28,21 @@ export interface ClaimedMessage {
   topic: { id: string; key: string; name: string; kind: "marketing" | "transactional" };
 }
 
-/**
- * `queued` -> `sending` for the due rows among ids. The row lock of the UPDATE makes the claim
- * exclusive: a concurrent claimer re-evaluates `status = 'queued'` after the first commits and skips.
- * A small tolerance on send_at absorbs clock skew between Redis (delayed jobs) and PostgreSQL.
+/*
+ * byIdNotByStatus. The claim and the outcome write find their rows by primary key, and compare the
+ * status as text so that the (status, send_at) index cannot drive them. Its statistics lag behind a
+ * status that thousands of rows enter and leave each second: planned on statistics that saw few
+ * rows `queued` or `sending`, the statements scanned every entry of that status (the whole backlog,
+ * 10,000-80,000 in the benchmarks, and their dead versions) and intersected it with the batch, on
+ * every call. By primary key the cost follows the batch. Checked with auto_explain under
+ * bench/send.ts; test/delivery-plans.test.ts keeps it so.
  */
-export async function claimMessages(ids: string[]): Promise<ClaimedMessage[]> {
-  if (ids.length === 0) return [];
-  // Named: prepared once per connection (PostgreSQL parses and plans the hot statements only once).
-  const { rows } = await pool.query({
-    name: "delivery-claim",
-    text: `WITH c AS (
+
+/** The claim (claimMessages); exported for test/delivery-plans.test.ts. */
+export const CLAIM_SQL = `WITH c AS (
        UPDATE messages m SET status = 'sending', claimed_at = now(), updated_at = now()
-        WHERE m.id = ANY($1::uuid[]) AND m.status = 'queued'
+        -- status::text: see byIdNotByStatus above.
+        WHERE m.id = ANY($1::uuid[]) AND m.status::text = 'queued'
           AND (m.send_at IS NULL OR m.send_at <= now() + interval '2 seconds')
           -- A paused, canceled or finished campaign's messages stay queued (resume re-enqueues them).
           AND (m.campaign_id IS NULL OR EXISTS (SELECT 1 FROM campaigns k WHERE k.id = m.campaign_id AND k.status = 'running'))
@@ -51,7 +53,19 @@ export async function claimMessages(ids: string[]): Promise<ClaimedMessage[]> {
        JOIN customers cu ON cu.id = c.customer_id
        JOIN topics t ON t.id = c.topic_id
        LEFT JOIN campaigns k ON k.id = c.campaign_id
-      ORDER BY c.id`,
+      ORDER BY c.id`;
+
+/**
+ * `queued` -> `sending` for the due rows among ids. The row lock of the UPDATE makes the claim
+ * exclusive: a concurrent claimer re-evaluates `status = 'queued'` after the first commits and skips.
+ * A small tolerance on send_at absorbs clock skew between Redis (delayed jobs) and PostgreSQL.
+ */
+export async function claimMessages(ids: string[]): Promise<ClaimedMessage[]> {
+  if (ids.length === 0) return [];
+  // Named: prepared once per connection (PostgreSQL parses and plans the hot statements only once).
+  const { rows } = await pool.query({
+    name: "delivery-claim",
+    text: CLAIM_SQL,
     values: [ids],
   });
   const claimedAtMs = Date.now();
@@ -129,19 +143,8 @@ export async function writeOutcomes(outcomes: Outcome[], q: Queryable = pool): P
   return (await writeOutcomesWithEvents(outcomes, q)).updated;
 }
 
-/**
- * writeOutcomes, also returning the webhook deliveries (message.sent, message.failed,
- * message.bounced) the same statement recorded for subscribed endpoints, for the caller to enqueue:
- * an event exists exactly when its status change does. The body has eventBody()'s shape
- * ({type, timestamp, data}; webhooks/emit.ts), built here so that no extra round trip is needed.
- */
-export async function writeOutcomesWithEvents(outcomes: Outcome[], q: Queryable = pool): Promise<{ updated: Set<string>; deliveries: string[] }> {
-  if (outcomes.length === 0) return { updated: new Set(), deliveries: [] };
-  const col = <T>(f: (o: Outcome) => T) => outcomes.map(f);
-  const bounced = [...new Set(outcomes.filter((o) => o.kind === "bounced" && o.addressHash).map((o) => o.addressHash!))];
-  const { rows } = await q.query<{ id: string; delivery: boolean }>({
-    name: "delivery-outcomes",
-    text: `WITH v AS (
+/** The outcome write (writeOutcomesWithEvents); exported for test/delivery-plans.test.ts. */
+export const OUTCOME_SQL = `WITH v AS (
        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::timestamptz[], $9::timestamptz[],
                             $10::bigint[], $11::text[], $12::text[])
          AS v(id, status, reason, event, detail, inc, send_at, claim, consent_event_id, persona_key, variant)),
@@ -158,7 +161,8 @@ export async function writeOutcomesWithEvents(outcomes: Outcome[], q: Queryable 
          rendered_persona_key = CASE WHEN v.inc = 1 THEN v.persona_key ELSE m.rendered_persona_key END,
          rendered_variant = CASE WHEN v.inc = 1 THEN v.variant ELSE m.rendered_variant END,
          updated_at = now()
-       FROM v WHERE m.id = v.id AND m.status = 'sending' AND m.claimed_at = v.claim
+       -- status::text: see byIdNotByStatus above.
+       FROM v WHERE m.id = v.id AND m.status::text = 'sending' AND m.claimed_at = v.claim
        RETURNING m.id, m.customer_id, m.campaign_id, m.topic_id, m.status, m.attempts, m.last_error),
      e AS (
        INSERT INTO message_events (message_id, customer_id, type, detail, created_at)
@@ -176,7 +180,21 @@ export async function writeOutcomesWithEvents(outcomes: Outcome[], q: Queryable 
          JOIN webhooks wh ON wh.disabled_at IS NULL AND x.type = ANY(wh.events)
         WHERE u.status IN ('sent', 'failed', 'bounced')
        RETURNING id)
-     SELECT id, false AS delivery FROM u UNION ALL SELECT id, true FROM w`,
+     SELECT id, false AS delivery FROM u UNION ALL SELECT id, true FROM w`;
+
+/**
+ * writeOutcomes, also returning the webhook deliveries (message.sent, message.failed,
+ * message.bounced) the same statement recorded for subscribed endpoints, for the caller to enqueue:
+ * an event exists exactly when its status change does. The body has eventBody()'s shape
+ * ({type, timestamp, data}; webhooks/emit.ts), built here so that no extra round trip is needed.
+ */
+export async function writeOutcomesWithEvents(outcomes: Outcome[], q: Queryable = pool): Promise<{ updated: Set<string>; deliveries: string[] }> {
+  if (outcomes.length === 0) return { updated: new Set(), deliveries: [] };
+  const col = <T>(f: (o: Outcome) => T) => outcomes.map(f);
+  const bounced = [...new Set(outcomes.filter((o) => o.kind === "bounced" && o.addressHash).map((o) => o.addressHash!))];
+  const { rows } = await q.query<{ id: string; delivery: boolean }>({
+    name: "delivery-outcomes",
+    text: OUTCOME_SQL,
     values: [
       col((o) => o.id),
       col((o) => statusOf[o.kind]),
