@@ -1,6 +1,6 @@
 // A small pool of worker threads for template preparation (prepare.ts): CSS inlining and compiling
 // cost seconds on hostile input, and API and workers share one event loop. Threads start on first
-// use; each job has a time budget, past which its thread is terminated (and replaced on demand)
+// use, or one at start-up of a process that delivers (warm); each job has a time budget, past which its thread is terminated (and replaced on demand)
 // and the job fails with TemplateTooComplexError. Idle threads do not keep the process alive;
 // closeTemplatePool() ends them on shutdown.
 import { Worker } from "node:worker_threads";

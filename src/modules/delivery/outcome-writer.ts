@@ -6,6 +6,9 @@
 // outcome. Measured under bench/campaign.ts (pg_stat_statements): 25 ms gathered ~11 outcomes per
 // statement, 177 us of execution per message; 100 ms gathers ~24, 116 us. Nothing waits on the mark
 // but the job's completion: the gate and the SMTP slot are let go when SMTP answers (handoff.ts).
+// What a crash loses is what waits here (re-sent after the claim timeout: messages/CONTEXT.md,
+// "Exactly one email"), so the gathering also ends once GATHER_ENOUGH outcomes wait: at any rate
+// no more than that, plus one write in flight.
 import { config } from "../../platform/config.ts";
 import { isConnectionError } from "../../platform/errors.ts";
 import { logger } from "../../platform/logger.ts";
@@ -22,7 +25,14 @@ interface Pending {
 }
 
 const MAX_PER_WRITE = 2000;
-const GATHER_MS = 100;
+let GATHER_MS = 100;
+let GATHER_ENOUGH = 64;
+
+/** For tests: a longer window makes "ended by the count" tell from "ended by the timer". */
+export function setGathering(o: { ms: number; enough: number }): void {
+  GATHER_MS = o.ms;
+  GATHER_ENOUGH = o.enough;
+}
 const MAX_BACKOFF_MS = 1000;
 
 let pending: Pending[] = [];
@@ -66,8 +76,18 @@ async function writeWithRetry(batch: Pending[]): Promise<void> {
   }
 }
 
+/** Ends the current gathering early (set while one waits). */
+let gathered: (() => void) | null = null;
+
 async function drain(): Promise<void> {
-  await new Promise((r) => setTimeout(r, GATHER_MS));
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, GATHER_MS);
+    gathered = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+  });
+  gathered = null;
   while (pending.length > 0) await writeWithRetry(pending.splice(0, MAX_PER_WRITE));
   loop = null;
 }
@@ -80,6 +100,7 @@ export function recordOutcome(outcome: Outcome, claimedAtMs = Date.now()): Promi
   const takeoverAt = claimedAtMs + config.SEND_CLAIM_TIMEOUT_MS;
   const p = new Promise<boolean>((resolve, reject) => pending.push({ outcome, takeoverAt, resolve, reject }));
   loop ??= drain();
+  if (pending.length >= GATHER_ENOUGH) gathered?.();
   return p;
 }
 
