@@ -3,6 +3,8 @@ import type { AddressInfo } from "node:net";
 import { networkInterfaces } from "node:os";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../src/api/app.ts";
+import { config } from "../src/platform/config.ts";
+import { pool } from "../src/platform/prisma.ts";
 import { useHarness } from "./support/harness.ts";
 
 const h = useHarness({ workers: false });
@@ -13,6 +15,20 @@ describe("operations", () => {
     const ready = await h.api("GET", "/readyz", undefined, { key: null });
     expect(ready.status).toBe(200);
     expect(ready.body.checks).toEqual({ database: "ok", redis: "ok" });
+  });
+
+  it("when every connection of the shared pool is busy, then /readyz still says the database is up", async () => {
+    const held = await Promise.all(Array.from({ length: config.DATABASE_POOL_SIZE }, () => pool.connect()));
+    try {
+      // Precondition: the pool has nothing left, a query through it waits.
+      expect(pool.totalCount).toBe(config.DATABASE_POOL_SIZE);
+      expect(pool.idleCount).toBe(0);
+      const ready = await h.api("GET", "/readyz", undefined, { key: null });
+      expect(ready.body.checks).toEqual({ database: "ok", redis: "ok" });
+      expect(ready.status).toBe(200);
+    } finally {
+      for (const c of held) c.release();
+    }
   });
 
   it("when /metrics is scraped, then requests are counted by route template (no ids) and queue depths are reported", async () => {

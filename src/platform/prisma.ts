@@ -16,7 +16,16 @@ pool.on("error", () => {
 
 export const db: PrismaClient = new PrismaClient({ adapter: new PrismaPg(pool) });
 
+// Readiness asks PostgreSQL on a connection of its own: through the shared pool, a busy moment (every
+// connection taken by batches) read as "database down" after the probe's 2 s.
+const healthPool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 1, connectionTimeoutMillis: 2000 });
+healthPool.on("error", () => undefined);
+
+/** Resolves when PostgreSQL answers a trivial query on the health connection. */
+export const pingDatabase = () => healthPool.query("SELECT 1").then(() => undefined);
+
 export async function closeDb(): Promise<void> {
   await db.$disconnect().catch(() => undefined);
   await pool.end().catch(() => undefined);
+  await healthPool.end().catch(() => undefined);
 }
