@@ -10,7 +10,8 @@ import { useHarness } from "./support/harness.ts";
 const h = useHarness({ workers: false });
 const WINDOW_MS = 20_000;
 const ENOUGH = 16;
-afterAll(() => setGathering({ ms: 100, enough: 64 }));
+let defaults: { ms: number; enough: number } | null = null;
+afterAll(() => defaults && setGathering(defaults));
 
 /** n messages in `sending`, each with its claim (as the claim leaves them). */
 async function claimed(n: number): Promise<Array<{ id: string; claim: string }>> {
@@ -33,7 +34,7 @@ const sentCount = async (ids: string[]) =>
 
 describe("the outcome writer's groups", () => {
   it("when fewer than enough outcomes wait, then they wait for the window; when enough wait, then they are written at once", async () => {
-    setGathering({ ms: WINDOW_MS, enough: ENOUGH });
+    defaults = setGathering({ ms: WINDOW_MS, enough: ENOUGH });
     const rows = await claimed(ENOUGH);
     const record = (r: { id: string; claim: string }) => recordOutcome({ id: r.id, kind: "sent", claim: r.claim, attempted: true });
 

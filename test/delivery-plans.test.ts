@@ -4,7 +4,7 @@
 // transaction that is rolled back (nothing reaches the other tests, nor the workers).
 import { describe, expect, it } from "vitest";
 import { pool } from "../src/platform/prisma.ts";
-import { CLAIM_SQL, OUTCOME_SQL } from "../src/modules/delivery/delivery.repository.ts";
+import { CLAIM_SQL, OUTCOME_SQL, outcomeParams } from "../src/modules/delivery/delivery.repository.ts";
 import { createCustomer, createTemplate, createTopic } from "./support/fixtures.ts";
 import { useHarness } from "./support/harness.ts";
 
@@ -47,7 +47,8 @@ describe("the claim and the outcome write under stale statistics", () => {
       const queued = ids.slice(0, 2000).map((r) => r.id);
       const sending = ids.slice(2000).map((r) => r.id);
       await client.query("UPDATE messages SET status = 'queued' WHERE id = ANY($1::uuid[])", [queued]);
-      await client.query("UPDATE messages SET status = 'sending', claimed_at = now() WHERE id = ANY($1::uuid[])", [sending]);
+      const claims = (await client.query<{ id: string; claim: string }>(
+        "UPDATE messages SET status = 'sending', claimed_at = now() WHERE id = ANY($1::uuid[]) RETURNING id, claimed_at::text AS claim", [sending])).rows;
 
       const plan = async (sql: string, values: unknown[]) =>
         ((await client.query(`EXPLAIN (FORMAT JSON) ${sql}`, values)).rows[0]["QUERY PLAN"][0].Plan as PlanNode);
@@ -59,11 +60,8 @@ describe("the claim and the outcome write under stale statistics", () => {
       expect(claimWithIndexableStatus).not.toBe(CLAIM_SQL);
       expect(messageScans(await plan(claimWithIndexableStatus, [queued.slice(0, 20)]))).toContain("messages_status_send_at_idx");
 
-      const outcomeValues = (n: number): unknown[][] => {
-        const some = sending.slice(0, n);
-        const none = some.map(() => null);
-        return [some, some.map(() => "sent"), none, some.map(() => "sent"), none, some.map(() => 1), none, [], some.map(() => new Date().toISOString()), none, none, none];
-      };
+      // The parameters the writer itself builds, for 20 `sent` outcomes.
+      const outcomeValues = (n: number) => outcomeParams(claims.slice(0, n).map((c) => ({ id: c.id, kind: "sent" as const, claim: c.claim, attempted: true })));
       // Custom plans: the parameters are known to the planner.
       expect(messageScans(await plan(CLAIM_SQL, [queued.slice(0, 20)]))).toEqual(["messages_pkey"]);
       expect(messageScans(await plan(OUTCOME_SQL, outcomeValues(20)))).toEqual(["messages_pkey"]);
@@ -72,7 +70,7 @@ describe("the claim and the outcome write under stale statistics", () => {
       await client.query(`PREPARE plan_claim AS ${CLAIM_SQL}`);
       await client.query(`PREPARE plan_outcome AS ${OUTCOME_SQL}`);
       // EXECUTE takes no bound parameters inside EXPLAIN: array literals (uuids, words, numbers, dates).
-      const args = (values: unknown[][]) => values.map((a) => `'{${a.map((x) => (x === null ? "NULL" : `"${String(x)}"`)).join(",")}}'`).join(", ");
+      const args = (values: unknown[]) => (values as unknown[][]).map((a) => `'{${a.map((x) => (x === null ? "NULL" : `"${String(x)}"`)).join(",")}}'`).join(", ");
       expect(messageScans(await plan(`EXECUTE plan_claim(${args([queued.slice(0, 20)])})`, []))).toEqual(["messages_pkey"]);
       expect(messageScans(await plan(`EXECUTE plan_outcome(${args(outcomeValues(20))})`, []))).toEqual(["messages_pkey"]);
     } finally {

@@ -182,6 +182,25 @@ export const OUTCOME_SQL = `WITH v AS (
        RETURNING id)
      SELECT id, false AS delivery FROM u UNION ALL SELECT id, true FROM w`;
 
+/** OUTCOME_SQL's parameters for these outcomes. */
+export function outcomeParams(outcomes: Outcome[]): unknown[] {
+  const col = <T>(f: (o: Outcome) => T) => outcomes.map(f);
+  return [
+    col((o) => o.id),
+    col((o) => statusOf[o.kind]),
+    col((o) => (o.kind === "suppressed" ? o.reason ?? null : null)),
+    col((o) => eventOf[o.kind]),
+    col((o) => (o.kind === "suppressed" ? o.reason ?? null : o.detail ?? null)),
+    col((o) => (o.attempted ? 1 : 0)),
+    col((o) => o.retryAt ?? null),
+    [...new Set(outcomes.filter((o) => o.kind === "bounced" && o.addressHash).map((o) => o.addressHash!))],
+    col((o) => o.claim),
+    col((o) => o.proof?.consentEventId ?? null),
+    col((o) => o.proof?.personaKey ?? null),
+    col((o) => o.proof?.variant ?? null),
+  ];
+}
+
 /**
  * writeOutcomes, also returning the webhook deliveries (message.sent, message.failed,
  * message.bounced) the same statement recorded for subscribed endpoints, for the caller to enqueue:
@@ -190,26 +209,7 @@ export const OUTCOME_SQL = `WITH v AS (
  */
 export async function writeOutcomesWithEvents(outcomes: Outcome[], q: Queryable = pool): Promise<{ updated: Set<string>; deliveries: string[] }> {
   if (outcomes.length === 0) return { updated: new Set(), deliveries: [] };
-  const col = <T>(f: (o: Outcome) => T) => outcomes.map(f);
-  const bounced = [...new Set(outcomes.filter((o) => o.kind === "bounced" && o.addressHash).map((o) => o.addressHash!))];
-  const { rows } = await q.query<{ id: string; delivery: boolean }>({
-    name: "delivery-outcomes",
-    text: OUTCOME_SQL,
-    values: [
-      col((o) => o.id),
-      col((o) => statusOf[o.kind]),
-      col((o) => (o.kind === "suppressed" ? o.reason ?? null : null)),
-      col((o) => eventOf[o.kind]),
-      col((o) => (o.kind === "suppressed" ? o.reason ?? null : o.detail ?? null)),
-      col((o) => (o.attempted ? 1 : 0)),
-      col((o) => o.retryAt ?? null),
-      bounced,
-      col((o) => o.claim),
-      col((o) => o.proof?.consentEventId ?? null),
-      col((o) => o.proof?.personaKey ?? null),
-      col((o) => o.proof?.variant ?? null),
-    ],
-  });
+  const { rows } = await q.query<{ id: string; delivery: boolean }>({ name: "delivery-outcomes", text: OUTCOME_SQL, values: outcomeParams(outcomes) });
   return { updated: new Set(rows.filter((r) => !r.delivery).map((r) => r.id)), deliveries: rows.filter((r) => r.delivery).map((r) => r.id) };
 }
 

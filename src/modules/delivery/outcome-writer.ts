@@ -29,10 +29,12 @@ const MAX_BACKOFF_MS = 1000;
 let gatherMs = 100;
 let gatherEnough = 64;
 
-/** For tests: a longer window makes "ended by the count" tell from "ended by the timer". */
-export function setGathering(o: { ms: number; enough: number }): void {
+/** For tests: a longer window makes "ended by the count" tell from "ended by the timer". Returns the settings it replaced. */
+export function setGathering(o: { ms: number; enough: number }): { ms: number; enough: number } {
+  const before = { ms: gatherMs, enough: gatherEnough };
   gatherMs = o.ms;
   gatherEnough = o.enough;
+  return before;
 }
 
 let pending: Pending[] = [];
