@@ -71,4 +71,26 @@ describe("boot", () => {
     expect(codes, `api: ${api.output.join("")}\nworker: ${worker.output.join("")}`).toEqual([0, 0]);
     expect(Date.now() - t0).toBeLessThan(15_000);
   }, 120_000);
+
+  it("when a process starts in the api role, then its template preparation thread is already running before any request needs one", async () => {
+    const [port, smtpPort] = [await freePort(), await freePort()];
+    const api = start({
+      DATABASE_URL: `${server}/${dbName}`, QUEUE_PREFIX: `boot${randomBytes(4).toString("hex")}`, RAPPORT_ADMIN_KEY: admin,
+      DEV_SMTP_PORT: String(smtpPort), LOG_LEVEL: "warn", NODE_ENV: "development", RAPPORT_ROLE: "api", PORT: String(port), HOST: "127.0.0.1",
+    });
+    const base = `http://127.0.0.1:${port}`;
+    let ready = 0;
+    for (let i = 0; i < 240 && ready !== 200 && api.exitCode === null; i++) {
+      ready = await fetch(`${base}/readyz`).then((r) => r.status, () => 0);
+      if (ready !== 200) await sleep(250);
+    }
+    expect(ready, api.output.join("")).toBe(200);
+    // Precondition: nothing so far asked for a template to be prepared (no request but /readyz).
+    const metrics = await fetch(`${base}/metrics`).then((r) => r.text());
+    expect(metrics).toContain("# TYPE rapport_template_threads gauge");
+    // Without warm-up, the first preview or schedule would start it: ~0.5 s of CPU in that request.
+    expect(/^rapport_template_threads (\d+)$/m.exec(metrics)?.[1]).toBe("1");
+    api.kill("SIGTERM");
+    expect(await exited(api), api.output.join("")).toBe(0);
+  }, 60_000);
 });

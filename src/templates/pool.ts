@@ -1,10 +1,11 @@
 // A small pool of worker threads for template preparation (prepare.ts): CSS inlining and compiling
 // cost seconds on hostile input, and API and workers share one event loop. Threads start on first
-// use, or one at start-up of a process that delivers (warm); each job has a time budget, past which its thread is terminated (and replaced on demand)
+// use, or one at start-up (warm); each job has a time budget, past which its thread is terminated (and replaced on demand)
 // and the job fails with TemplateTooComplexError. Idle threads do not keep the process alive;
 // closeTemplatePool() ends them on shutdown.
 import { Worker } from "node:worker_threads";
 import { config } from "../platform/config.ts";
+import { countTemplateThreadsWith } from "../platform/metrics.ts";
 import { TemplateCompileError, TemplateTooComplexError } from "./errors.ts";
 import type { PreparedVersion } from "./prepare.ts";
 import type { SerialisedError, WorkerReply } from "./prepare.worker.ts";
@@ -146,7 +147,11 @@ let pool: PreparePool | null = null;
 
 /** The process's pool, created on first use from TEMPLATE_PREPARE_THREADS and _TIMEOUT_MS. */
 export function preparePool(): PreparePool {
-  pool ??= new PreparePool({ threads: config.TEMPLATE_PREPARE_THREADS, timeoutMs: config.TEMPLATE_PREPARE_TIMEOUT_MS });
+  if (!pool) {
+    const shared = new PreparePool({ threads: config.TEMPLATE_PREPARE_THREADS, timeoutMs: config.TEMPLATE_PREPARE_TIMEOUT_MS });
+    countTemplateThreadsWith(() => shared.threads);
+    pool = shared;
+  }
   return pool;
 }
 
