@@ -61,11 +61,17 @@ if (role === "sink") {
   const transport = nodemailer.createTransport({ pool: true, maxConnections: config.SMTP_POOL_SIZE, maxMessages: Infinity, host: url.hostname, port: Number(url.port) });
   // The very messages the pipeline produces, built beforehand: the difference to the pipeline is
   // everything but the SMTP hand-off. BENCH_RAW_KIND=marketing builds marketing messages.
-  const msgs = await rawMessages(N, process.env.BENCH_RAW_KIND === "marketing" ? "marketing" : "transactional");
+  // BENCH_RAW_WARMUP=W sends W other messages first, untimed: the baseline for a warmed-up engine.
+  const W = Number(process.env.BENCH_RAW_WARMUP ?? 0);
+  const msgs = await rawMessages(W + N, process.env.BENCH_RAW_KIND === "marketing" ? "marketing" : "transactional");
+  const send = (batch: typeof msgs) => Promise.all(batch.map((m) => transport.sendMail({ envelope: { from: "bench@rapport.localhost", to: [m.to] }, raw: m.raw })));
+  if (W > 0) await send(msgs.splice(0, W));
   const t0 = performance.now();
-  await Promise.all(msgs.map((m) => transport.sendMail({ envelope: { from: "bench@rapport.localhost", to: [m.to] }, raw: m.raw })));
+  const cpu0 = cpuMs(process.pid);
+  await send(msgs);
   const ms = performance.now() - t0;
+  const sendCpu = cpuMs(process.pid) - cpu0;
   transport.close();
-  process.send!({ ms, rss: peakRss(process.pid), cpu: cpuMs(process.pid) });
+  process.send!({ ms, rss: peakRss(process.pid), cpu: cpuMs(process.pid), sendCpu });
   setTimeout(() => process.exit(0), 100);
 }

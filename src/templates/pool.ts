@@ -1,8 +1,8 @@
 // A small pool of worker threads for template preparation (prepare.ts): CSS inlining and compiling
 // cost seconds on hostile input, and API and workers share one event loop. Threads start on first
-// use, or one at start-up (warm); each job has a time budget, past which its thread is terminated (and replaced on demand)
-// and the job fails with TemplateTooComplexError. Idle threads do not keep the process alive;
-// closeTemplatePool() ends them on shutdown.
+// use, or one at start-up (warm); each job has a time budget, past which its thread is terminated
+// (and replaced on demand) and the job fails with TemplateTooComplexError. Idle threads do not keep
+// the process alive; closeTemplatePool() ends them on shutdown.
 import { Worker } from "node:worker_threads";
 import { config } from "../platform/config.ts";
 import { countTemplateThreadsWith } from "../platform/metrics.ts";
@@ -64,8 +64,9 @@ export class PreparePool {
   /**
    * Starts a thread now if there is none, so that the first job does not wait for one: a thread
    * loads juice, Handlebars and the checks (~0.5 s of CPU), which a worker would otherwise pay on
-   * its first message of a new version, delaying it and competing with the deliveries already under
-   * way. Like any idle thread, it does not keep the process alive.
+   * its first message of a new version and the API in its first preview or schedule, delaying it
+   * and competing with the deliveries already under way. Like any idle thread, it does not keep the
+   * process alive.
    */
   warm(): void {
     if (this.slots.length === 0) this.spawn();
