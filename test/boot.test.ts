@@ -23,6 +23,22 @@ function start(env: Record<string, string>): ChildProcess & { output: string[] }
   return child;
 }
 
+/** What every process of a test shares: this file's database and admin key, its own queue prefix and outbox port. */
+const commonEnv = (smtpPort: number) => ({
+  DATABASE_URL: `${server}/${dbName}`, QUEUE_PREFIX: `boot${randomBytes(4).toString("hex")}`, RAPPORT_ADMIN_KEY: admin,
+  DEV_SMTP_PORT: String(smtpPort), LOG_LEVEL: "warn", NODE_ENV: "development",
+});
+
+/** The last /readyz status once it is 200, the process exited, or 60 s passed. */
+async function readyStatus(base: string, api: ChildProcess): Promise<number> {
+  let ready = 0;
+  for (let i = 0; i < 240 && ready !== 200 && api.exitCode === null; i++) {
+    ready = await fetch(`${base}/readyz`).then((r) => r.status, () => 0);
+    if (ready !== 200) await sleep(250);
+  }
+  return ready;
+}
+
 const exited = (c: ChildProcess) => new Promise<number | null>((r) => (c.exitCode !== null ? r(c.exitCode) : c.once("exit", (code) => r(code))));
 
 afterAll(async () => {
@@ -36,19 +52,11 @@ afterAll(async () => {
 describe("boot", () => {
   it("when two processes start on a new database with no SMTP_URL, then both come up, mail lands in the dev outbox, and SIGTERM exits cleanly", async () => {
     const [port, smtpPort] = [await freePort(), await freePort()];
-    const common = {
-      DATABASE_URL: `${server}/${dbName}`, QUEUE_PREFIX: `boot${randomBytes(4).toString("hex")}`, RAPPORT_ADMIN_KEY: admin,
-      DEV_SMTP_PORT: String(smtpPort), LOG_LEVEL: "warn", NODE_ENV: "development",
-    };
+    const common = commonEnv(smtpPort);
     const api = start({ ...common, PORT: String(port), HOST: "127.0.0.1" });
     const worker = start({ ...common, RAPPORT_ROLE: "worker", PORT: "0" });
     const base = `http://127.0.0.1:${port}`;
-    let ready = 0;
-    for (let i = 0; i < 240 && ready !== 200 && api.exitCode === null; i++) {
-      ready = await fetch(`${base}/readyz`).then((r) => r.status, () => 0);
-      if (ready !== 200) await sleep(250);
-    }
-    expect(ready, api.output.join("")).toBe(200);
+    expect(await readyStatus(base, api), api.output.join("")).toBe(200);
     expect(worker.exitCode, worker.output.join("")).toBeNull();
 
     const call = (method: string, path: string, body?: unknown) =>
@@ -74,17 +82,9 @@ describe("boot", () => {
 
   it("when a process starts in the api role, then its template preparation thread is already running before any request needs one", async () => {
     const [port, smtpPort] = [await freePort(), await freePort()];
-    const api = start({
-      DATABASE_URL: `${server}/${dbName}`, QUEUE_PREFIX: `boot${randomBytes(4).toString("hex")}`, RAPPORT_ADMIN_KEY: admin,
-      DEV_SMTP_PORT: String(smtpPort), LOG_LEVEL: "warn", NODE_ENV: "development", RAPPORT_ROLE: "api", PORT: String(port), HOST: "127.0.0.1",
-    });
+    const api = start({ ...commonEnv(smtpPort), RAPPORT_ROLE: "api", PORT: String(port), HOST: "127.0.0.1" });
     const base = `http://127.0.0.1:${port}`;
-    let ready = 0;
-    for (let i = 0; i < 240 && ready !== 200 && api.exitCode === null; i++) {
-      ready = await fetch(`${base}/readyz`).then((r) => r.status, () => 0);
-      if (ready !== 200) await sleep(250);
-    }
-    expect(ready, api.output.join("")).toBe(200);
+    expect(await readyStatus(base, api), api.output.join("")).toBe(200);
     // Precondition: nothing so far asked for a template to be prepared (no request but /readyz).
     const metrics = await fetch(`${base}/metrics`).then((r) => r.text());
     expect(metrics).toContain("# TYPE rapport_template_threads gauge");

@@ -19,19 +19,10 @@ export const messagesOutcome = new client.Counter({
   registers: [registry],
 });
 
-// Read at scrape time from the process's template thread pool (src/templates/pool.ts registers it:
-// platform code does not import templates).
-let templateThreadCount: () => number = () => 0;
-export function countTemplateThreadsWith(read: () => number): void {
-  templateThreadCount = read;
-}
 export const templateThreads = new client.Gauge({
   name: "rapport_template_threads",
-  help: "Template preparation threads running in this process (one from start-up: pool.ts warm)",
+  help: "Template preparation threads running in this process (one from start-up: pool.ts warm; set at scrape time)",
   registers: [registry],
-  collect() {
-    this.set(templateThreadCount());
-  },
 });
 
 export const queueJobs = new client.Gauge({

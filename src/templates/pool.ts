@@ -5,7 +5,6 @@
 // the process alive; closeTemplatePool() ends them on shutdown.
 import { Worker } from "node:worker_threads";
 import { config } from "../platform/config.ts";
-import { countTemplateThreadsWith } from "../platform/metrics.ts";
 import { TemplateCompileError, TemplateTooComplexError } from "./errors.ts";
 import type { PreparedVersion } from "./prepare.ts";
 import type { SerialisedError, WorkerReply } from "./prepare.worker.ts";
@@ -148,11 +147,7 @@ let pool: PreparePool | null = null;
 
 /** The process's pool, created on first use from TEMPLATE_PREPARE_THREADS and _TIMEOUT_MS. */
 export function preparePool(): PreparePool {
-  if (!pool) {
-    const shared = new PreparePool({ threads: config.TEMPLATE_PREPARE_THREADS, timeoutMs: config.TEMPLATE_PREPARE_TIMEOUT_MS });
-    countTemplateThreadsWith(() => shared.threads);
-    pool = shared;
-  }
+  pool ??= new PreparePool({ threads: config.TEMPLATE_PREPARE_THREADS, timeoutMs: config.TEMPLATE_PREPARE_TIMEOUT_MS });
   return pool;
 }
 

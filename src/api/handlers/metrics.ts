@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from "express";
-import { httpDuration, queueJobs, registry } from "../../platform/metrics.ts";
+import { httpDuration, queueJobs, registry, templateThreads } from "../../platform/metrics.ts";
 import { queueCounts } from "../../platform/queues.ts";
+import { preparePool } from "../../templates/pool.ts";
 
 /** Records every request under its route template (never the raw path: ids and tokens stay out). */
 export function measure(req: Request, res: Response, next: NextFunction) {
@@ -13,6 +14,7 @@ export function measure(req: Request, res: Response, next: NextFunction) {
 }
 
 export async function metrics(_req: Request, res: Response) {
+  templateThreads.set(preparePool().threads);
   try {
     for (const { queue, counts } of await queueCounts()) {
       for (const [state, n] of Object.entries(counts)) queueJobs.set({ queue, state }, n);
