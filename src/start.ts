@@ -22,9 +22,11 @@ export async function run(): Promise<void> {
   if (!config.SMTP_URL) devSmtp = await startDevSmtp();
 
   // Every role prepares templates: delivery renders each new version first, the API checks a version
-  // at schedule and previews it. The thread loads its libraries (~0.5 s of CPU) now, not during the
-  // first preview, schedule or campaign message.
-  preparePool().warm();
+  // at schedule and previews it. The thread loads its libraries (~0.5 s of CPU) now, before the
+  // process listens or takes jobs, not during the first preview, schedule or campaign message.
+  await preparePool()
+    .warm()
+    .catch((err: Error) => logger.warn({ err: err.message }, "template preparation thread did not start; the first preparation starts one"));
   let server: Server | null = null;
   let workers: RunningWorkers | null = null;
   if (config.RAPPORT_ROLE !== "worker") {

@@ -33,11 +33,15 @@ describe("PreparePool", () => {
     expect((broken as PromiseRejectedResult).reason.position).toMatchObject({ part: "html", line: 2 });
   }, 60_000);
 
-  it("when warmed, then one thread starts before any job, and the first job runs on it without starting another", async () => {
+  it("when warmed, then one thread starts before any job, warm resolves once it has loaded, and the first job runs on it without starting another", async () => {
     const p = pool(2, 60_000);
-    p.warm();
-    p.warm(); // idempotent: still one
+    const warmed = p.warm();
+    void p.warm(); // idempotent: still one
     expect(p.threads).toBe(1);
+    // Precondition: the thread is still loading when warm returns.
+    expect(p.readyThreads).toBe(0);
+    await warmed;
+    expect(p.readyThreads).toBe(1);
     await expect(p.run({ subject: "s", html: "<p>x</p>" })).resolves.toMatchObject({ warnings: [] });
     expect(p.threads).toBe(1);
   }, 60_000);

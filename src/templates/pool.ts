@@ -27,6 +27,9 @@ interface Job {
 interface Slot {
   worker: Worker;
   ready: boolean;
+  /** Settles when the thread has loaded (or failed first): what warm() waits for. */
+  up: Promise<void>;
+  settleUp: (err?: Error) => void;
   job: Job | null;
   timer?: NodeJS.Timeout;
 }
@@ -65,14 +68,22 @@ export class PreparePool {
    * loads juice, Handlebars and the checks (~0.5 s of CPU), which a worker would otherwise pay on
    * its first message of a new version and the API in its first preview or schedule, delaying it
    * and competing with the deliveries already under way. Like any idle thread, it does not keep the
-   * process alive.
+   * process alive. Resolves once the thread has loaded, so that a process announces itself started
+   * after that work, not during its first requests; rejects if it could not start (jobs then start
+   * a thread on demand, as without warm).
    */
-  warm(): void {
+  warm(): Promise<void> {
     if (this.slots.length === 0) this.spawn();
+    return this.slots[0].up;
   }
 
   get threads(): number {
     return this.slots.length;
+  }
+
+  /** Threads that have loaded and can take a job. */
+  get readyThreads(): number {
+    return this.slots.filter((s) => s.ready).length;
   }
 
   private pump(): void {
@@ -91,7 +102,12 @@ export class PreparePool {
 
   private spawn(): void {
     const worker = new Worker(entry, { resourceLimits: { maxOldGenerationSizeMb: HEAP_MB } });
-    const slot: Slot = { worker, ready: false, job: null };
+    let settleUp: (err?: Error) => void = () => undefined;
+    const up = new Promise<void>((resolve, reject) => {
+      settleUp = (err) => (err ? reject(err) : resolve());
+    });
+    up.catch(() => undefined); // nobody need wait for it
+    const slot: Slot = { worker, ready: false, job: null, up, settleUp };
     this.slots.push(slot);
     worker.on("message", (m: WorkerReply) => this.reply(slot, m));
     worker.on("error", (err) => this.fail(slot, err));
@@ -110,6 +126,7 @@ export class PreparePool {
   private reply(slot: Slot, m: WorkerReply): void {
     if ("ready" in m) {
       slot.ready = true;
+      slot.settleUp();
       slot.worker.unref();
     } else if (slot.job?.id === m.id) {
       const job = slot.job;
@@ -129,6 +146,7 @@ export class PreparePool {
     clearTimeout(slot.timer);
     const oom = (err as { code?: string }).code === "ERR_WORKER_OUT_OF_MEMORY";
     const cause = oom ? new TemplateTooComplexError(`The template is too complex: preparing it needed more than ${HEAP_MB} MB`) : err;
+    slot.settleUp(cause); // no-op once it loaded
     if (slot.job) slot.job.reject(cause);
     else if (!slot.ready) for (const job of this.queue.splice(0)) job.reject(cause);
     void this.drop(slot);
