@@ -17,6 +17,7 @@ import { randomBytes } from "node:crypto";
 import { benchTemplate } from "./lib/content.ts";
 import { cpuOfChild, printTimeline, rssOf, startEngine } from "./lib/engine.ts";
 import { cpuOf, cpuSince, sleep } from "./lib/measure.ts";
+import { budget } from "./lib/budget.ts";
 
 const SIZES = (process.env.BENCH_SIZES ?? "10000,100000").split(",").map(Number);
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
@@ -133,11 +134,23 @@ async function run(N: number) {
     printTimeline("campaign", d);
     const rate = ((d.count - 1) / (d.last - d.first)) * 1000;
     const per = (ms: number) => `${((ms / d.count) * 1000).toFixed(0)} µs`;
-    const c = await call("GET", `/v1/campaigns/${camp.id}`);
+    // The sink has every message; the last outcomes are written moments later (gathered, outcome-writer.ts).
+    const settleAt = performance.now();
+    let c = await call("GET", `/v1/campaigns/${camp.id}`);
+    while (c.counts.queued > 0 && performance.now() - settleAt < 10_000) {
+      await sleep(50);
+      c = await call("GET", `/v1/campaigns/${camp.id}`);
+    }
+    const settledMs = performance.now() - settleAt;
     console.log(`fan-out: ${N} recipients in ${(fanoutMs / 1000).toFixed(2)} s = ${((N / fanoutMs) * 1000).toFixed(0)}/s`);
     console.log(`delivered ${d.count} in ${((d.last - d.first) / 1000).toFixed(2)} s = ${rate.toFixed(0)}/s = ${((rate / raw.rate) * 100).toFixed(0)}% of raw (${raw.rate.toFixed(0)}/s), duplicates ${d.dupes}; schedule to last delivery ${((performance.now() - t0) / 1000).toFixed(2)} s`);
     console.log(`CPU per delivered message: ${workers.map((w, i) => `worker${i + 1} ${per(cpuOfChild(w) - cpu0.workers[i])}`).join(", ")}, api ${per(cpuOfChild(api) - cpu0.api)}, PostgreSQL ${per(cpuSince(cpu0.pg, ["postgres"]))}, Redis ${per(cpuSince(cpu0.redis, ["redis-server"]))}, sink ${per(cpuOfChild(engine.sink) - cpu0.sink)}`);
+    budget(raw, d.count, consenting, {
+      engine: workers.reduce((sum, w, i) => sum + cpuOfChild(w) - cpu0.workers[i], 0) + cpuOfChild(api) - cpu0.api + cpuSince(cpu0.pg, ["postgres"]) + cpuSince(cpu0.redis, ["redis-server"]),
+      sink: cpuOfChild(engine.sink) - cpu0.sink,
+    });
     console.log(`peak RSS: api ${rssOf(api).toFixed(0)} MB, ${workers.map((w, i) => `worker${i + 1} ${rssOf(w).toFixed(0)} MB`).join(", ")}; Redis memory +${((memPeak - memBefore) / 1048576).toFixed(1)} MB at peak`);
+    console.log(`outcomes recorded ${settledMs.toFixed(0)} ms after the last delivery`);
     console.log(`campaign counts: ${JSON.stringify({ targeted: c.counts.targeted, sent: c.counts.sent, queued: c.counts.queued, suppressed: c.counts.suppressedByReason })}`);
     const t1 = performance.now();
     const stats = await call("GET", `/v1/campaigns/${camp.id}/stats`);

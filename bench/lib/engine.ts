@@ -38,9 +38,10 @@ export interface Engine {
   startApp(role: "api" | "worker" | "all", extraEnv?: Record<string, string>): Promise<ChildProcess>;
   /**
    * The raw limit: n pre-built messages via pooled nodemailer into the same sink; warmup other
-   * messages first, untimed. cpu: the whole process (building included); sendCpu: the timed sends.
+   * messages first, untimed. cpu: the whole process (building included); sendCpu: the timed sends;
+   * buildCpu: rendering and composing n of them (after a first one loaded the modules).
    */
-  raw(n: number, kind?: "marketing" | "transactional", warmup?: number): Promise<{ ms: number; rate: number; rss: number; cpu: number; sendCpu: number }>;
+  raw(n: number, kind?: "marketing" | "transactional", warmup?: number): Promise<{ ms: number; rate: number; rss: number; cpu: number; sendCpu: number; buildCpu: number }>;
   close(): Promise<void>;
 }
 
@@ -117,7 +118,7 @@ export async function startEngine(overrides: Record<string, string> = {}): Promi
     },
     async raw(n, kind = "transactional", warmup = 0) {
       const raw = fork(childScript, ["raw"], { env: { ...process.env, ...env, BENCH_N: String(n), BENCH_RAW_KIND: kind, BENCH_RAW_WARMUP: String(warmup) }, stdio: ["ignore", "inherit", "inherit", "ipc"] });
-      const r = (await once(raw, (m) => "ms" in m)) as { ms: number; rss: number; cpu: number; sendCpu: number };
+      const r = (await once(raw, (m) => "ms" in m)) as { ms: number; rss: number; cpu: number; sendCpu: number; buildCpu: number };
       return { ...r, rate: (n / r.ms) * 1000 };
     },
     async close() {
