@@ -249,7 +249,7 @@ function hold(s: HandoffState, m: ClaimedMessage, admission: Admission): void {
 }
 
 /** One SMTP attempt and its outcome: sent, retry later (4xx, connection, X.2.2), failed or bounced. */
-async function attempt(m: ClaimedMessage, raw: string, report: BatchReport, proof: Outcome["proof"]): Promise<Outcome> {
+async function attempt(m: ClaimedMessage, raw: Buffer, report: BatchReport, proof: Outcome["proof"]): Promise<Outcome> {
   const n = m.attempts + 1;
   const base = { id: m.id, claim: m.claim, attempted: true, proof };
   try {

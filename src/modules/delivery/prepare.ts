@@ -20,7 +20,12 @@ import { templateVersions, type ClaimedMessage, type Outcome } from "./delivery.
 /** A message rendered and composed for SMTP, with what was rendered (recorded with the attempt). */
 export interface ReadyMessage {
   m: ClaimedMessage;
-  raw: string;
+  /**
+   * The MIME message as bytes. A batch holds hundreds of these until their turn at SMTP: as strings
+   * each scavenge of the young generation copied them (and promoted them to the old one); a buffer's
+   * bytes live outside the JavaScript heap, so the garbage collector moves only a small handle.
+   */
+  raw: Buffer;
   persona: string | null;
   variant: string | null;
 }
@@ -124,10 +129,10 @@ export async function prepareBatch(claimed: ClaimedMessage[], proof?: Map<string
         touchpoints: touchpoints.get(m.customerId),
         kind: m.topic.kind,
       });
-      const raw = composeMime({
+      const raw = Buffer.from(composeMime({
         messageId: m.id, to: { email: m.customer.email!, name: m.customer.name }, subject: r.subject,
         html: tracking.html(m.id, m.topic.id, r.html), text: r.text, topic: m.topic, unsubscribeUrl: unsub,
-      });
+      }));
       out.ready.push({ m, raw, persona: persona?.key ?? null, variant: r.variant });
     } catch (err) {
       // A template that cannot render for this customer will not render on a retry either.
