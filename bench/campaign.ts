@@ -11,6 +11,9 @@
 //             delivered/s (first to last message received), ratio to raw, CPU per delivered message
 //             per process (workers, PostgreSQL, Redis, sink), peak RSS of every engine process and
 //             Redis memory (largest used_memory seen minus the value before).
+//   budget    what 80% of raw leaves per message for the engine's own steps once raw's building and
+//             sending and the sink are taken out of the machine's cores, and what they used
+//             (bench/lib/budget.ts).
 // BENCH_WARMUP=1 first delivers a campaign to as many other customers on the same processes, and the
 // raw baseline sends as many messages untimed first: the figures of processes already warm.
 import { randomBytes } from "node:crypto";
