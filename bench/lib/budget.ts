@@ -1,11 +1,12 @@
 // What 80% of the raw limit leaves for the engine's own steps, in the same run. Raw renders and
 // composes its messages before it is timed and then only hands them to SMTP, in one event loop; the
 // engine does both while it delivers, plus what makes it an engine (fan-out, claim, consent read at
-// hand-off, outcome and event rows, campaign counters, queue, hand-off gate), in several processes
-// sharing the machine's cores with PostgreSQL, Redis and the sink. With every core busy and nothing lost to
-// waiting (a generous assumption), delivering at 80% of raw's rate allows cores / (0.8 x raw rate) of
-// CPU per message in all. Take out building and sending (what raw itself measured) and the sink, and
-// what is left is the budget for everything else; the engine's use of it is measured alongside.
+// hand-off, link tracking, outcome and event rows, campaign counters, queue, hand-off gate), in
+// several processes sharing the machine's cores with PostgreSQL, Redis and the sink. With every core
+// busy and nothing lost to waiting (a generous assumption), delivering at 80% of raw's rate allows
+// cores / (0.8 x raw rate) of CPU per message in all. Take out building and sending (what raw itself
+// measured) and the sink, and what is left is the budget for everything else; the engine's use of
+// it is measured alongside.
 import { availableParallelism } from "node:os";
 
 export interface RawCost {
@@ -27,6 +28,6 @@ export function budget(raw: RawCost, delivered: number, rawCount: number, used: 
   const rest = us(used.engine, delivered) - build - send;
   console.log(
     `80% of raw on ${cores} cores allows ${all.toFixed(0)} µs of CPU per message in all: raw's building ${build.toFixed(0)}, its sending ${send.toFixed(0)} and the sink ${sink.toFixed(0)} µs leave ` +
-      `${left.toFixed(0)} µs for everything else (fan-out, claim, consent, outcome, counters, queue, gate); this run used ${rest.toFixed(0)} µs for it`,
+      `${left.toFixed(0)} µs for everything else (fan-out, claim, consent, tracking, outcome, counters, queue, gate); this run used ${rest.toFixed(0)} µs for it`,
   );
 }
