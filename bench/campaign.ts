@@ -137,6 +137,14 @@ async function run(N: number) {
     printTimeline("campaign", d);
     const rate = ((d.count - 1) / (d.last - d.first)) * 1000;
     const per = (ms: number) => `${((ms / d.count) * 1000).toFixed(0)} µs`;
+    // CPU (ms) of each process since the schedule, read once for the figures and the budget.
+    const used = {
+      workers: workers.map((w, i) => cpuOfChild(w) - cpu0.workers[i]),
+      api: cpuOfChild(api) - cpu0.api,
+      pg: cpuSince(cpu0.pg, ["postgres"]),
+      redis: cpuSince(cpu0.redis, ["redis-server"]),
+      sink: cpuOfChild(engine.sink) - cpu0.sink,
+    };
     // The sink has every message; the last outcomes are written moments later (gathered, outcome-writer.ts).
     const settleAt = performance.now();
     let c = await call("GET", `/v1/campaigns/${camp.id}`);
@@ -147,11 +155,9 @@ async function run(N: number) {
     const settledMs = performance.now() - settleAt;
     console.log(`fan-out: ${N} recipients in ${(fanoutMs / 1000).toFixed(2)} s = ${((N / fanoutMs) * 1000).toFixed(0)}/s`);
     console.log(`delivered ${d.count} in ${((d.last - d.first) / 1000).toFixed(2)} s = ${rate.toFixed(0)}/s = ${((rate / raw.rate) * 100).toFixed(0)}% of raw (${raw.rate.toFixed(0)}/s), duplicates ${d.dupes}; schedule to last delivery ${((performance.now() - t0) / 1000).toFixed(2)} s`);
-    console.log(`CPU per delivered message: ${workers.map((w, i) => `worker${i + 1} ${per(cpuOfChild(w) - cpu0.workers[i])}`).join(", ")}, api ${per(cpuOfChild(api) - cpu0.api)}, PostgreSQL ${per(cpuSince(cpu0.pg, ["postgres"]))}, Redis ${per(cpuSince(cpu0.redis, ["redis-server"]))}, sink ${per(cpuOfChild(engine.sink) - cpu0.sink)}`);
-    budget(raw, d.count, consenting, {
-      engine: workers.reduce((sum, w, i) => sum + cpuOfChild(w) - cpu0.workers[i], 0) + cpuOfChild(api) - cpu0.api + cpuSince(cpu0.pg, ["postgres"]) + cpuSince(cpu0.redis, ["redis-server"]),
-      sink: cpuOfChild(engine.sink) - cpu0.sink,
-    });
+    console.log(`CPU per delivered message: ${used.workers.map((ms, i) => `worker${i + 1} ${per(ms)}`).join(", ")}, api ${per(used.api)}, PostgreSQL ${per(used.pg)}, Redis ${per(used.redis)}, sink ${per(used.sink)}`);
+    const engineCpu = used.workers.reduce((sum, ms) => sum + ms, 0) + used.api + used.pg + used.redis;
+    budget(raw, d.count, consenting, { engine: engineCpu, sink: used.sink });
     console.log(`peak RSS: api ${rssOf(api).toFixed(0)} MB, ${workers.map((w, i) => `worker${i + 1} ${rssOf(w).toFixed(0)} MB`).join(", ")}; Redis memory +${((memPeak - memBefore) / 1048576).toFixed(1)} MB at peak`);
     console.log(`outcomes recorded ${settledMs.toFixed(0)} ms after the last delivery`);
     console.log(`campaign counts: ${JSON.stringify({ targeted: c.counts.targeted, sent: c.counts.sent, queued: c.counts.queued, suppressed: c.counts.suppressedByReason })}`);

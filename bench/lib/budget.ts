@@ -8,16 +8,10 @@
 // measured) and the sink, and what is left is the budget for everything else; the engine's use of
 // it is measured alongside.
 import { availableParallelism } from "node:os";
-
-export interface RawCost {
-  rate: number;
-  /** ms of CPU building the timed messages, and sending them (raw's own process). */
-  buildCpu: number;
-  sendCpu: number;
-}
+import type { RawResult } from "./engine.ts";
 
 /** engine: ms of CPU of the engine's processes (workers, API, PostgreSQL, Redis); sink: the sink's. */
-export function budget(raw: RawCost, delivered: number, rawCount: number, used: { engine: number; sink: number }): void {
+export function budget(raw: Pick<RawResult, "rate" | "buildCpu" | "sendCpu">, delivered: number, rawCount: number, used: { engine: number; sink: number }): void {
   const cores = availableParallelism();
   const us = (ms: number, n: number) => (ms / n) * 1000;
   const build = us(raw.buildCpu, rawCount);

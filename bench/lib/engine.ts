@@ -26,6 +26,19 @@ export function printTimeline(label: string, s: SinkStats): void {
   console.log(`${label} arrivals per 250 ms: ${s.buckets.join(" ")}`);
 }
 
+/** What the raw child reports (bench/lib/children.ts; CPU in ms), and its rate per second. */
+export interface RawResult {
+  ms: number;
+  rate: number;
+  rss: number;
+  /** The whole process, building included. */
+  cpu: number;
+  /** The timed sends. */
+  sendCpu: number;
+  /** Rendering and composing the n timed messages (after a first one loaded the modules). */
+  buildCpu: number;
+}
+
 export interface Engine {
   env: Record<string, string>;
   dbName: string;
@@ -36,12 +49,8 @@ export interface Engine {
   resetSink(): Promise<void>;
   waitDelivered(n: number, timeoutMs?: number): Promise<SinkStats>;
   startApp(role: "api" | "worker" | "all", extraEnv?: Record<string, string>): Promise<ChildProcess>;
-  /**
-   * The raw limit: n pre-built messages via pooled nodemailer into the same sink; warmup other
-   * messages first, untimed. cpu: the whole process (building included); sendCpu: the timed sends;
-   * buildCpu: rendering and composing n of them (after a first one loaded the modules).
-   */
-  raw(n: number, kind?: "marketing" | "transactional", warmup?: number): Promise<{ ms: number; rate: number; rss: number; cpu: number; sendCpu: number; buildCpu: number }>;
+  /** The raw limit: n pre-built messages via pooled nodemailer into the same sink; warmup other messages first, untimed. */
+  raw(n: number, kind?: "marketing" | "transactional", warmup?: number): Promise<RawResult>;
   close(): Promise<void>;
 }
 
@@ -118,7 +127,7 @@ export async function startEngine(overrides: Record<string, string> = {}): Promi
     },
     async raw(n, kind = "transactional", warmup = 0) {
       const raw = fork(childScript, ["raw"], { env: { ...process.env, ...env, BENCH_N: String(n), BENCH_RAW_KIND: kind, BENCH_RAW_WARMUP: String(warmup) }, stdio: ["ignore", "inherit", "inherit", "ipc"] });
-      const r = (await once(raw, (m) => "ms" in m)) as { ms: number; rss: number; cpu: number; sendCpu: number; buildCpu: number };
+      const r = (await once(raw, (m) => "ms" in m)) as Omit<RawResult, "rate">;
       return { ...r, rate: (n / r.ms) * 1000 };
     },
     async close() {
