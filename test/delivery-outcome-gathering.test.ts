@@ -49,4 +49,38 @@ describe("the outcome writer's groups", () => {
     expect(performance.now() - started).toBeLessThan(WINDOW_MS / 2);
     expect(await sentCount(rows.map((r) => r.id))).toBe(ENOUGH);
   }, 60_000);
+
+  it("when an outcome arrives while a write is in flight, then it still waits for the window from that write's start", async () => {
+    const window = 1000;
+    defaults ??= setGathering({ ms: window, enough: 1000 });
+    setGathering({ ms: window, enough: 1000 });
+    const [a, b] = await claimed(2);
+    const sent = (r: { id: string }) => sentCount([r.id]);
+    // Another transaction holds a's row: the write that carries a starts after the window and waits.
+    const holder = await pool.connect();
+    try {
+      await holder.query("BEGIN");
+      await holder.query("SELECT 1 FROM messages WHERE id = $1 FOR UPDATE", [a.id]);
+      const t0 = performance.now();
+      const writtenA = recordOutcome({ id: a.id, kind: "sent", claim: a.claim, attempted: true });
+      await new Promise((r) => setTimeout(r, window + 100));
+      const writtenB = recordOutcome({ id: b.id, kind: "sent", claim: b.claim, attempted: true });
+      await new Promise((r) => setTimeout(r, 200));
+      await holder.query("COMMIT");
+      expect(await writtenA).toBe(true);
+      const releasedAfter = performance.now() - t0;
+      await new Promise((r) => setTimeout(r, 250));
+      // Precondition: a's write has returned, well before a second window has passed since it started.
+      expect(await sent(a)).toBe(1);
+      expect(releasedAfter).toBeLessThan(2 * window - 400);
+      // b arrived during that write: it waits for the rest of the window instead of going right after.
+      expect(await sent(b)).toBe(0);
+      expect(await writtenB).toBe(true);
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(2 * window - 50);
+      expect(await sent(b)).toBe(1);
+    } finally {
+      await holder.query("ROLLBACK").catch(() => undefined);
+      holder.release();
+    }
+  }, 60_000);
 });

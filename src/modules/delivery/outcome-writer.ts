@@ -1,5 +1,5 @@
 // Group commit of delivery outcomes. Each send records its outcome as soon as SMTP answers; outcomes
-// that arrive within gatherMs (or while the previous write is in flight) go out in one statement.
+// that arrive within gatherMs of the previous write's start go out in one statement.
 // So a `sent` mark follows SMTP acceptance within about gatherMs, yet costs a fraction of a query:
 // each statement is a transaction with its own commit and WAL flush, and work of its own whatever
 // its size (the campaign counter trigger alone is ~0.4 ms). Measured under bench/campaign.ts
@@ -81,16 +81,31 @@ async function writeWithRetry(batch: Pending[]): Promise<void> {
 /** Ends the current gathering early (set while one waits). */
 let gathered: (() => void) | null = null;
 
-async function drain(): Promise<void> {
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, gatherMs);
+function gather(ms: number): Promise<void> {
+  if (ms <= 0 || pending.length >= gatherEnough) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
     gathered = () => {
       clearTimeout(timer);
       resolve();
     };
+  }).then(() => {
+    gathered = null;
   });
-  gathered = null;
-  while (pending.length > 0) await writeWithRetry(pending.splice(0, MAX_PER_WRITE));
+}
+
+// Every write, not only the first, gathers for gatherMs from the start of the write before it (or
+// until gatherEnough wait). Writing again as soon as the last write returned made groups as small
+// as the outcomes that arrived during one write: ~16 per statement at 1,000 sends a second, where
+// each statement costs ~2 ms of PostgreSQL whatever its size (planning, the statement triggers,
+// commit). Measured on a private cluster, per outcome: 160 us in groups of 16, 60 in groups of 200.
+async function drain(): Promise<void> {
+  await gather(gatherMs);
+  while (pending.length > 0) {
+    const startedAt = Date.now();
+    await writeWithRetry(pending.splice(0, MAX_PER_WRITE));
+    if (pending.length > 0) await gather(startedAt + gatherMs - Date.now());
+  }
   loop = null;
 }
 
