@@ -1,11 +1,13 @@
 // The HTTP server (src/api/server.ts) builds requests and responses with the app's prototypes, so
 // Express never switches them per request; the send route still answers as the route table says.
 import type { Server } from "node:http";
+import { createServer as createNetServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/api/app.ts";
 import { listen } from "../src/api/server.ts";
 import { createCustomer, createTemplate, createTopic } from "./support/fixtures.ts";
 import { useHarness } from "./support/harness.ts";
+import { holdPort } from "./support/wait.ts";
 
 const h = useHarness({ workers: false });
 
@@ -70,5 +72,23 @@ describe("the API's HTTP server", () => {
     expect(r.status).toBe(200);
     expect(bornWithPrototypes.length).toBe(before + 1);
     expect(bornWithPrototypes.every(Boolean)).toBe(true);
+  });
+
+  it("when listen is given a held socket, then it serves on that port, which nothing could bind in between", async () => {
+    const held = await holdPort();
+    const port = (held.address() as { port: number }).port;
+    const other = createNetServer();
+    const bound = await new Promise<string>((r) => other.once("error", (e: NodeJS.ErrnoException) => r(e.code ?? "error")).listen(port, "127.0.0.1", () => r("bound")));
+    if (bound === "bound") other.close();
+    expect(bound).toBe("EADDRINUSE");
+
+    const taken = await listen(createApp(), held, "127.0.0.1");
+    try {
+      expect((taken.address() as { port: number }).port).toBe(port);
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      expect(res.status).toBe(200);
+    } finally {
+      await new Promise<void>((r) => taken.close(() => r()));
+    }
   });
 });

@@ -2,6 +2,7 @@
 // test harness both listen through here. A slowloris client (headers one byte at a time) is cut off
 // after headersTimeout; a body trickled in forever after requestTimeout.
 import { createServer, IncomingMessage, ServerResponse, type Server } from "node:http";
+import type { Server as NetServer } from "node:net";
 import type { Express } from "express";
 import { config } from "../platform/config.ts";
 
@@ -64,9 +65,17 @@ export function createHttpServer(app: Express, limits: ServerLimits = serverLimi
   return server;
 }
 
-/** Listens and resolves once bound (rejects on EADDRINUSE and the like). */
-export async function listen(app: Express, port: number, host: string, limits?: ServerLimits): Promise<Server> {
+/**
+ * Listens and resolves once bound (rejects on EADDRINUSE and the like). `at` is a port, or a server
+ * already listening whose socket this one takes over (the tests bind their port when they pick it,
+ * so that nothing else can take it before the engine starts).
+ */
+export async function listen(app: Express, at: number | NetServer, host: string, limits?: ServerLimits): Promise<Server> {
   const server = createHttpServer(app, limits);
-  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(port, host, () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    if (typeof at === "number") server.listen(at, host, () => resolve());
+    else server.listen(at, () => resolve());
+  });
   return server;
 }

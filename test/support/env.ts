@@ -3,11 +3,14 @@
 import { randomBytes } from "node:crypto";
 import { afterAll } from "vitest";
 import { SmtpSink } from "./smtp-sink.ts";
-import { freePort } from "./wait.ts";
+import { holdPort } from "./wait.ts";
 
 export const sink = await new SmtpSink().start();
-// A free port picked now, so that links in emails (RAPPORT_PUBLIC_URL) point at this file's server.
-const port = await freePort();
+// The file's port, bound now and held until the harness's server takes the socket over, so that
+// links in emails (RAPPORT_PUBLIC_URL) point at it. Released and bound again later, a port could
+// be taken in between as the local port of some connection (EADDRINUSE in CI, stop 21).
+export const heldPort = await holdPort();
+const port = (heldPort.address() as { port: number }).port;
 export const ADMIN_KEY = "test-admin-key-0123456789abcdef";
 
 Object.assign(process.env, {
@@ -41,4 +44,5 @@ export function useIsolatedDatabase(key: "sweep_delivery" | "sweep_pacing" | "we
 
 afterAll(async () => {
   await sink.close();
+  if (heldPort.listening) await new Promise((r) => heldPort.close(r));
 });

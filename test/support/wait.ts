@@ -1,5 +1,5 @@
 // Waiting in tests: sleep, poll a condition with a deadline, pick a free TCP port.
-import { createServer } from "node:net";
+import { createServer, type Server } from "node:net";
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -19,4 +19,11 @@ export const freePort = () =>
       const p = (s.address() as { port: number }).port;
       s.close(() => resolve(p));
     });
+  });
+
+/** A port bound now and kept: pass the server to `listen()` to serve on it (node:net listen(handle)). */
+export const holdPort = () =>
+  new Promise<Server>((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject).listen(0, "127.0.0.1", () => resolve(s));
   });
