@@ -1,4 +1,4 @@
-// Campaign benchmark: `npx tsx bench/campaign.ts` (BENCH_SIZES=10000,100000 BENCH_WORKERS=2
+// Campaign benchmark: `npx tsx bench/campaign.ts` (BENCH_SIZES=10000,100000 BENCH_WORKERS=1
 // BENCH_WARMUP=1).
 //
 // Per size, in a fresh engine (database, queue prefix, processes; bench/lib/engine.ts): N customers
@@ -16,6 +16,7 @@
 //             (bench/lib/budget.ts).
 // BENCH_WARMUP=1 first delivers a campaign to as many other customers on the same processes, and the
 // raw baseline sends as many messages untimed first: the figures of processes already warm.
+import { availableParallelism } from "node:os";
 import { randomBytes } from "node:crypto";
 import { benchTemplate } from "./lib/content.ts";
 import { cpuOfChild, printTimeline, rssOf, startEngine } from "./lib/engine.ts";
@@ -23,7 +24,9 @@ import { cpuOf, cpuSince, sleep } from "./lib/measure.ts";
 import { budget } from "./lib/budget.ts";
 
 const SIZES = (process.env.BENCH_SIZES ?? "10000,100000").split(",").map(Number);
-const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
+// One worker process per two cores: each has a build thread (DELIVERY_BUILD_THREADS) beside its
+// event loop (bench/README.md, eighth pass: on 2 cores one process reached 88-91% of raw, two 78%).
+const WORKERS = Number(process.env.BENCH_WORKERS ?? Math.max(1, Math.floor(availableParallelism() / 2)));
 const ZONES = ["Asia/Tokyo", "Europe/Berlin", "America/New_York"];
 // Processes that already delivered a campaign: what the cold start costs (bench/README.md, fifth pass).
 const WARMUP = process.env.BENCH_WARMUP === "1";

@@ -13,6 +13,7 @@ import { flushScheduledDeliveries } from "./modules/delivery/dispatch.ts";
 import { closeRedis } from "./platform/redis.ts";
 import { closeMailer } from "./platform/mailer.ts";
 import { closeTemplatePool, preparePool } from "./templates/pool.ts";
+import { closeBuildThreads, warmBuildThreads } from "./modules/delivery/build-threads.ts";
 import { startWorkers, type RunningWorkers } from "./workers/index.ts";
 import { ensureDevAdminKey } from "./modules/api-keys/bootstrap-admin.ts";
 
@@ -36,6 +37,8 @@ export async function run(): Promise<void> {
   let inboundSmtp: InboundSmtp | null = null;
   if (config.INBOUND_SMTP_PORT !== undefined && config.RAPPORT_ROLE !== "worker") inboundSmtp = await startInboundSmtp();
   if (config.RAPPORT_ROLE !== "api") {
+    // Likewise the build thread (rendering and composing off the event loop), before the first batch.
+    await warmBuildThreads().catch((err: Error) => logger.warn({ err: err.message }, "build thread did not start; the first batch starts one"));
     workers = startWorkers();
   }
   const firstKey = server ? await ensureDevAdminKey() : null;
@@ -64,6 +67,7 @@ export async function run(): Promise<void> {
     await inboundSmtp?.close();
     await workers?.close();
     await closeTemplatePool();
+    await closeBuildThreads();
     await devSmtp?.close();
     closeMailer();
     await closeQueues();

@@ -92,6 +92,9 @@ const schema = z.object({
   TEMPLATE_PREPARE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
   // Threads of that pool, created on first use. One per spare core, at most two by default.
   TEMPLATE_PREPARE_THREADS: z.coerce.number().int().min(1).max(16).default(Math.max(1, Math.min(2, availableParallelism() - 1))),
+  // Worker threads per process that render and compose delivery batches, off the event loop that
+  // claims, checks consent and talks SMTP (0: on the event loop). One, when the machine has a spare core.
+  DELIVERY_BUILD_THREADS: z.coerce.number().int().min(0).max(8).default(availableParallelism() > 1 ? 1 : 0),
   // How long a consent withdrawal (or another stop) waits for messages already handed to SMTP; then 503.
   HANDOFF_STOP_WAIT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   // Outbound webhooks. Private, loopback and link-local targets are refused (SSRF) unless allowed.

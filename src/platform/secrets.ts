@@ -2,7 +2,7 @@
 // Set once at start-up (the development secret may come from the database), read everywhere.
 import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from "node:crypto";
 
-interface Keys {
+export interface Keys {
   token: Buffer;
   address: Buffer;
   encryption: Buffer;
@@ -14,6 +14,20 @@ let keys: Keys | null = null;
 export function initSecrets(secret: string): void {
   const derive = (info: string) => Buffer.from(hkdfSync("sha256", secret, "rapport", info, 32));
   keys = { token: derive("tokens-v1"), address: derive("address-hash-v1"), encryption: derive("encryption-v1"), returnPath: derive("return-path-v1") };
+}
+
+/**
+ * The derived keys, for a worker thread of this process (src/modules/delivery/build-thread.ts):
+ * threads share no module state, and the secret itself may have come from the database.
+ */
+export function secretKeys(): Keys {
+  return k();
+}
+
+/** In a worker thread: the keys its parent derived (secretKeys). */
+export function adoptSecretKeys(given: Keys): void {
+  const copy = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  keys = { token: copy(given.token), address: copy(given.address), encryption: copy(given.encryption), returnPath: copy(given.returnPath) };
 }
 
 function k(): Keys {

@@ -95,6 +95,9 @@ export async function prepareTemplates(ts: Iterable<RenderTemplateVersion>): Pro
   return failed;
 }
 
+/** What prepareTemplate(s) made of this version (for a worker thread that renders it), if anything. */
+export const preparedOf = (t: RenderTemplateVersion): PreparedVersion | undefined => (pinned.get(t) ?? cache.get(t.id))?.prepared;
+
 function fn(v: CompiledVersion, key: string): HandlebarsTemplateDelegate {
   let f = v.fns.get(key);
   if (!f) {

@@ -30,6 +30,8 @@ Object.assign(process.env, {
   // Test files share one database but not their queues: a short window would let one file's sweep
   // enqueue (and deliver) another file's rows. Files that test the sweep set their own.
   SEND_SWEEP_QUEUED_AFTER_MS: "120000",
+  // Batches built in a build thread whatever the machine's cores (the default on a single core is 0).
+  DELIVERY_BUILD_THREADS: process.env.DELIVERY_BUILD_THREADS ?? "1",
 });
 
 /**

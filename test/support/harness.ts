@@ -12,6 +12,7 @@ import { closeQueues } from "../../src/platform/queues.ts";
 import { closeRedis, redis } from "../../src/platform/redis.ts";
 import { closeMailer } from "../../src/platform/mailer.ts";
 import { closeTemplatePool } from "../../src/templates/pool.ts";
+import { closeBuildThreads, warmBuildThreads } from "../../src/modules/delivery/build-threads.ts";
 import { startWorkers, type RunningWorkers } from "../../src/workers/index.ts";
 import { ADMIN_KEY, heldPort, sink } from "./env.ts";
 
@@ -51,6 +52,7 @@ export async function startHarness(opts: { workers?: boolean; limits?: Partial<S
   heldUsed = true;
   const server: Server = await listen(createApp(), at, "127.0.0.1", { ...serverLimits(), ...opts.limits });
   const baseUrl = `http://127.0.0.1:${config.PORT}`;
+  if (opts.workers !== false) await warmBuildThreads();
   let workers: RunningWorkers | null = opts.workers === false ? null : startWorkers();
 
   const api: Harness["api"] = async (method, path, body, o = {}) => {
@@ -93,6 +95,7 @@ export async function startHarness(opts: { workers?: boolean; limits?: Partial<S
       server.closeAllConnections?.();
       await workers?.close();
       await closeTemplatePool();
+      await closeBuildThreads();
       closeMailer();
       await closeQueues();
       // This file's BullMQ keys (and rate-limit buckets) live under its own prefix: leave Redis clean.

@@ -1,20 +1,19 @@
 // The part of a delivery batch before SMTP: consent, suppression and pause re-check, frequency cap and
 // the customer's cadence, personas,
-// touchpoints, rendering through the one rendering function, and MIME composition. Every database
-// step covers the whole batch.
+// touchpoints, rendering through the one rendering function, and MIME composition (build.ts, in a
+// build thread when the process has one). Every database step covers the whole batch.
 import { AppError } from "../../platform/errors.ts";
 import { gateEpoch } from "../../platform/handoff-gate.ts";
 import { prepareTemplates } from "../../templates/compiled.ts";
-import { renderMessage } from "../../templates/render.ts";
 import type { RenderTemplateVersion } from "../../templates/render.types.ts";
 import { unwantedConfirmations } from "../consent/confirmation-message.ts";
 import { checkEligibility } from "../consent/eligibility.ts";
 import { trackingForBatch } from "../engagement/tracking.service.ts";
 import { enforceCapAtSend } from "../messages/frequency-cap.ts";
 import { personasForCustomers } from "../personas/persona-assignment.ts";
-import { preferencesUrl, unsubscribeUrl } from "../public-links/public-links.service.ts";
 import { touchpointsFor } from "../templates/touchpoints.repository.ts";
-import { composeMime } from "./compose.ts";
+import { renderFailure, type BuildInput } from "./build.ts";
+import { buildMessages } from "./build-threads.ts";
 import { templateVersions, type ClaimedMessage, type Outcome } from "./delivery.repository.ts";
 
 /** A message rendered and composed for SMTP, with what was rendered (recorded with the attempt). */
@@ -106,39 +105,39 @@ export async function prepareBatch(claimed: ClaimedMessage[], proof?: Map<string
   const tracking = await trackingForBatch(live.map((m) => m.topic.id));
 
   const out: Prepared = { ready: [], early: [], capped: new Set(), read };
+  const building: ClaimedMessage[] = [];
+  const inputs: BuildInput[] = [];
   for (const m of claimed) {
     const reason = blocked.get(m.id);
     if (reason) {
       out.early.push({ id: m.id, claim: m.claim, kind: "suppressed", reason });
       continue;
     }
-    try {
-      const tv = templates.get(m.templateVersionId);
-      if (!tv) throw new Error("template version not found");
-      const cannot = unprepared.get(tv.id);
-      if (cannot) throw cannot;
-      const unsub = unsubscribeUrl(m.customerId, m.topic.id, m.id);
-      const persona = personas.get(m.customerId)?.persona ?? null;
-      const r = renderMessage({
-        template: tv,
-        customer: { ...m.customer, email: m.customer.email! },
-        persona,
-        data: m.data,
-        unsubscribeUrl: unsub,
-        preferencesUrl: preferencesUrl(m.customerId, m.customer.emailHash!),
-        touchpoints: touchpoints.get(m.customerId),
-        kind: m.topic.kind,
-      });
-      const raw = Buffer.from(composeMime({
-        messageId: m.id, to: { email: m.customer.email!, name: m.customer.name }, subject: r.subject,
-        html: tracking.html(m.id, m.topic.id, r.html), text: r.text, topic: m.topic, unsubscribeUrl: unsub,
-      }));
-      out.ready.push({ m, raw, persona: persona?.key ?? null, variant: r.variant });
-    } catch (err) {
-      // A template that cannot render for this customer will not render on a retry either.
-      out.early.push({ id: m.id, claim: m.claim, kind: "failed", detail: `render: ${(err as Error).message}`.slice(0, 500) });
+    // A template that cannot render for this customer will not render on a retry either.
+    const tv = templates.get(m.templateVersionId);
+    const cannot = tv ? unprepared.get(tv.id) : new Error("template version not found");
+    if (cannot) {
+      out.early.push({ id: m.id, claim: m.claim, kind: "failed", detail: renderFailure(cannot.message) });
+      continue;
     }
+    building.push(m);
+    inputs.push({
+      id: m.id, customerId: m.customerId, templateVersionId: m.templateVersionId, topic: m.topic,
+      customer: { ...m.customer, email: m.customer.email! }, persona: personas.get(m.customerId)?.persona ?? null,
+      data: m.data, touchpoints: touchpoints.get(m.customerId), tracking: tracking.options(m.id, m.topic.id),
+    });
   }
+  // Rendering and composing, in a build thread when there is one (build-threads.ts).
+  const built = await buildMessages(inputs, templates);
+  building.forEach((m, i) => {
+    const b = built[i];
+    if (!b.ok) {
+      out.early.push({ id: m.id, claim: m.claim, kind: "failed", detail: b.error });
+      return;
+    }
+    tracking.record(m.id, b.links);
+    out.ready.push({ m, raw: b.raw, persona: inputs[i].persona?.key ?? null, variant: b.variant });
+  });
   // The cap counts only messages that can really go: after consent and rendering, and never counting
   // this batch's own claims (a blocked or unrenderable one must not use up a customer's allowance).
   const marketing = out.ready.filter((x) => x.m.topic.kind === "marketing").map((x) => x.m);

@@ -1,8 +1,9 @@
 // What delivery calls at composition (src/modules/delivery/prepare.ts): the topics' tracking
-// settings for a batch (one query), the instrumented HTML per message, and the batch's links saved
-// before any of its messages is handed to SMTP (so no click can arrive before its link is known).
+// settings for a batch (one query), the instrumentation options per message (instrumentHtml runs
+// where the message is built, maybe in a worker thread), and the batch's links saved before any of
+// its messages is handed to SMTP (so no click can arrive before its link is known).
 import { pool } from "../../platform/prisma.ts";
-import { instrumentHtml } from "./instrument.ts";
+import type { InstrumentOptions } from "./instrument.ts";
 import { saveLinks } from "./links.ts";
 
 export interface Tracking {
@@ -12,8 +13,10 @@ export interface Tracking {
 }
 
 export interface BatchTracking {
-  /** The HTML to send for this message (unchanged when its topic tracks nothing). */
-  html(messageId: string, topicId: string, html: string): string;
+  /** How to instrument a message of this topic; null when it tracks nothing (the HTML stays as is). */
+  options(messageId: string, topicId: string): InstrumentOptions | null;
+  /** The original URLs instrumentHtml found in this message (its click tokens name them by index). */
+  record(messageId: string, found: string[]): void;
   /** Saves the links of the messages that will really be sent. */
   save(sentIds: Iterable<string>): Promise<void>;
 }
@@ -28,12 +31,13 @@ export async function trackingForBatch(topicIds: string[]): Promise<BatchTrackin
   }]));
   const links = new Map<string, string[]>();
   return {
-    html(messageId, topicId, html) {
+    options(messageId, topicId) {
       const t = settings.get(topicId);
-      if (!t || (!t.opens && !t.clicks)) return html;
-      const r = instrumentHtml(html, { messageId, opens: t.opens, clicks: t.clicks, honeypot: t.kind === "marketing" });
-      if (r.links.length) links.set(messageId, r.links);
-      return r.html;
+      if (!t || (!t.opens && !t.clicks)) return null;
+      return { messageId, opens: t.opens, clicks: t.clicks, honeypot: t.kind === "marketing" };
+    },
+    record(messageId, found) {
+      if (found.length) links.set(messageId, found);
     },
     async save(sentIds) {
       const batch = [];
