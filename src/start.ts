@@ -25,9 +25,13 @@ export async function run(): Promise<void> {
   // Every role prepares templates: delivery renders each new version first, the API checks a version
   // at schedule and previews it. The thread loads its libraries (~0.5 s of CPU) now, before the
   // process listens or takes jobs, not during the first preview, schedule or campaign message.
-  await preparePool()
-    .warm()
-    .catch((err: Error) => logger.warn({ err: err.message }, "template preparation thread did not start; the first preparation starts one"));
+  // Likewise a worker's build thread (rendering and composing off the event loop), before the first batch.
+  await Promise.all([
+    preparePool()
+      .warm()
+      .catch((err: Error) => logger.warn({ err: err.message }, "template preparation thread did not start; the first preparation starts one")),
+    config.RAPPORT_ROLE === "api" ? null : warmBuildThreads().catch((err: Error) => logger.warn({ err: err.message }, "build thread did not start; the first batch starts one")),
+  ]);
   let server: Server | null = null;
   let workers: RunningWorkers | null = null;
   if (config.RAPPORT_ROLE !== "worker") {
@@ -37,8 +41,6 @@ export async function run(): Promise<void> {
   let inboundSmtp: InboundSmtp | null = null;
   if (config.INBOUND_SMTP_PORT !== undefined && config.RAPPORT_ROLE !== "worker") inboundSmtp = await startInboundSmtp();
   if (config.RAPPORT_ROLE !== "api") {
-    // Likewise the build thread (rendering and composing off the event loop), before the first batch.
-    await warmBuildThreads().catch((err: Error) => logger.warn({ err: err.message }, "build thread did not start; the first batch starts one"));
     workers = startWorkers();
   }
   const firstKey = server ? await ensureDevAdminKey() : null;
