@@ -17,7 +17,7 @@ export function initSecrets(secret: string): void {
 }
 
 /**
- * The derived keys, for a worker thread of this process (src/modules/delivery/build-thread.ts):
+ * The derived keys, for a worker thread of this process (src/modules/delivery/build-threads.ts):
  * threads share no module state, and the secret itself may have come from the database.
  */
 export function secretKeys(): Keys {

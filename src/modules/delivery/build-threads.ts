@@ -12,7 +12,7 @@ import { config } from "../../platform/config.ts";
 import { secretKeys } from "../../platform/secrets.ts";
 import { preparedOf } from "../../templates/compiled.ts";
 import type { RenderTemplateVersion } from "../../templates/render.types.ts";
-import { buildMessage, renderFailure, type BuildInput, type Built } from "./build.ts";
+import { buildFrom, type BuildInput, type Built } from "./build.ts";
 import type { BuildJob, BuildReply } from "./build.worker.ts";
 
 const entry = new URL(import.meta.url.endsWith(".js") ? "./build.worker.js" : "./build.worker.mjs", import.meta.url);
@@ -44,7 +44,7 @@ class BuildThread {
   readonly up = new Promise<void>((resolve, reject) => {
     this.settleUp = (err) => (err ? reject(err) : resolve());
   });
-  dead = false;
+  private dead = false;
 
   constructor(private readonly onDead: (t: BuildThread) => void) {
     this.up.catch(() => undefined); // nobody need wait for it
@@ -138,10 +138,7 @@ export function warmBuildThreads(): Promise<void> {
 export function buildMessages(inputs: BuildInput[], versions: Map<string, RenderTemplateVersion>): Promise<Built[]> {
   if (inputs.length === 0) return Promise.resolve([]);
   if (config.DELIVERY_BUILD_THREADS === 0) {
-    return Promise.resolve(inputs.map((b) => {
-      const template = versions.get(b.templateVersionId);
-      return template ? buildMessage(b, template) : { ok: false as const, error: renderFailure("template version not found") };
-    }));
+    return Promise.resolve(inputs.map((b) => buildFrom(versions, b)));
   }
   return leastBusy().build(inputs, versions);
 }
@@ -153,5 +150,5 @@ export async function closeBuildThreads(): Promise<void> {
   await Promise.all(all.map((t) => t.die(new Error("build threads stopped: shutting down"))));
 }
 
-/** Build threads running in this process (metrics, tests). */
+/** Build threads running in this process (tests). */
 export const buildThreadCount = (): number => threads.length;

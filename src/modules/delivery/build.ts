@@ -50,4 +50,10 @@ export function buildMessage(b: BuildInput, template: RenderTemplateVersion): Bu
   }
 }
 
+/** Builds `b` with its version from `versions` (the batch's, or those a build thread was sent). */
+export function buildFrom(versions: ReadonlyMap<string, RenderTemplateVersion>, b: BuildInput): Built {
+  const template = versions.get(b.templateVersionId);
+  return template ? buildMessage(b, template) : { ok: false, error: renderFailure("template version not found") };
+}
+
 export const renderFailure = (message: string) => `render: ${message}`.slice(0, 500);

@@ -5,7 +5,7 @@ import { adoptSecretKeys, type Keys } from "../../platform/secrets.ts";
 import { rememberPrepared } from "../../templates/compiled.ts";
 import type { PreparedVersion } from "../../templates/prepare.ts";
 import type { RenderTemplateVersion } from "../../templates/render.types.ts";
-import { buildMessage, type BuildInput } from "./build.ts";
+import { buildFrom, type BuildInput } from "./build.ts";
 
 export interface BuildJob {
   id: number;
@@ -35,8 +35,7 @@ port.on("message", (job: BuildJob) => {
   const results: ThreadBuilt[] = [];
   const moved: ArrayBuffer[] = [];
   for (const input of job.inputs) {
-    const template = versions.get(input.templateVersionId);
-    const b = template ? buildMessage(input, template) : { ok: false as const, error: "render: template version not sent to the build thread" };
+    const b = buildFrom(versions, input);
     if (!b.ok) {
       results.push(b);
       continue;
