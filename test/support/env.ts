@@ -1,6 +1,7 @@
 // Per test file, before any application module loads: its own queue prefix and its own SMTP sink,
 // the shared test database, and fixed test secrets.
 import { randomBytes } from "node:crypto";
+import type { Server } from "node:net";
 import { afterAll } from "vitest";
 import { SmtpSink } from "./smtp-sink.ts";
 import { holdPort } from "./wait.ts";
@@ -9,8 +10,15 @@ export const sink = await new SmtpSink().start();
 // The file's port, bound now and held until the harness's server takes the socket over, so that
 // links in emails (RAPPORT_PUBLIC_URL) point at it. Released and bound again later, a port could
 // be taken in between as the local port of some connection (EADDRINUSE in CI, stop 21).
-export const heldPort = await holdPort();
-const port = (heldPort.address() as { port: number }).port;
+let held: Server | null = await holdPort();
+const port = (held.address() as { port: number }).port;
+
+/** Where the harness's server listens: the held socket the first time (it takes it over), the port after. */
+export function serverPort(): Server | number {
+  const at = held ?? port;
+  held = null;
+  return at;
+}
 export const ADMIN_KEY = "test-admin-key-0123456789abcdef";
 
 Object.assign(process.env, {
@@ -46,5 +54,6 @@ export function useIsolatedDatabase(key: "sweep_delivery" | "sweep_pacing" | "we
 
 afterAll(async () => {
   await sink.close();
-  if (heldPort.listening) await new Promise((r) => heldPort.close(r));
+  const unused = held;
+  if (unused) await new Promise((r) => unused.close(r));
 });

@@ -14,9 +14,7 @@ import { closeMailer } from "../../src/platform/mailer.ts";
 import { closeTemplatePool } from "../../src/templates/pool.ts";
 import { closeBuildThreads, warmBuildThreads } from "../../src/modules/delivery/build-threads.ts";
 import { startWorkers, type RunningWorkers } from "../../src/workers/index.ts";
-import { ADMIN_KEY, heldPort, sink } from "./env.ts";
-
-let heldUsed = false;
+import { ADMIN_KEY, serverPort, sink } from "./env.ts";
 
 export { lateBound };
 
@@ -47,10 +45,7 @@ export const email = (p = "c") => `${p}-${randomBytes(6).toString("hex")}@Exampl
 /** `limits`: server limits over the configured ones (e.g. short timeouts for slow-client tests). */
 export async function startHarness(opts: { workers?: boolean; limits?: Partial<ServerLimits> } = {}): Promise<Harness> {
   initSecrets(config.RAPPORT_SECRET!);
-  // The file's held socket on its first start; the port number itself once that socket is closed.
-  const at = heldPort.listening && !heldUsed ? heldPort : config.PORT;
-  heldUsed = true;
-  const server: Server = await listen(createApp(), at, "127.0.0.1", { ...serverLimits(), ...opts.limits });
+  const server: Server = await listen(createApp(), serverPort(), "127.0.0.1", { ...serverLimits(), ...opts.limits });
   const baseUrl = `http://127.0.0.1:${config.PORT}`;
   if (opts.workers !== false) await warmBuildThreads();
   let workers: RunningWorkers | null = opts.workers === false ? null : startWorkers();
