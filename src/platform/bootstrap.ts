@@ -73,6 +73,8 @@ const MIGRATION_LOCK = 0x72617070; // "rapp"
  */
 export async function migrate(): Promise<void> {
   const lock = new pg.Client({ connectionString: config.DATABASE_URL });
+  // Ended by the server while held (a restart): the next query fails; unhandled, it would end the process.
+  lock.on("error", () => undefined);
   await lock.connect();
   try {
     await lock.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);

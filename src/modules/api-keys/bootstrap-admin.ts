@@ -12,6 +12,8 @@ const LOCK = 0x61646d6e; // "admn"
 export async function ensureDevAdminKey(): Promise<string | null> {
   if (config.NODE_ENV !== "development" || config.RAPPORT_ADMIN_KEY) return null;
   const lock = new pg.Client({ connectionString: config.DATABASE_URL });
+  // Ended by the server while held (a restart): the next query fails; unhandled, it would end the process.
+  lock.on("error", () => undefined);
   await lock.connect();
   try {
     await lock.query("SELECT pg_advisory_lock($1)", [LOCK]);
