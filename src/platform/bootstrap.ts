@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { config } from "./config.ts";
 import { logger } from "./logger.ts";
+import { withSessionLock } from "./sql.ts";
 import { db } from "./prisma.ts";
 import { redis } from "./redis.ts";
 import { initSecrets } from "./secrets.ts";
@@ -72,16 +73,9 @@ const MIGRATION_LOCK = 0x72617070; // "rapp"
  * each finds nothing left to apply.
  */
 export async function migrate(): Promise<void> {
-  const lock = new pg.Client({ connectionString: config.DATABASE_URL });
-  // Ended by the server while held (a restart): the next query fails; unhandled, it would end the process.
-  lock.on("error", () => undefined);
-  await lock.connect();
-  try {
-    await lock.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
-    if (await pendingMigrations(lock)) await migrateUnlocked();
-  } finally {
-    await lock.end().catch(() => undefined);
-  }
+  await withSessionLock(MIGRATION_LOCK, async (c) => {
+    if (await pendingMigrations(c)) await migrateUnlocked();
+  });
 }
 
 /** Whether a migration folder is not yet applied (spawning the Prisma CLI costs seconds per start). */

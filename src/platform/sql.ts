@@ -1,5 +1,6 @@
 // Raw SQL helpers for batched hot paths (Prisma costs ~1 ms per query; a page of rows is one query).
-import type pg from "pg";
+import pg from "pg";
+import { config } from "./config.ts";
 import { pool } from "./prisma.ts";
 
 const afterCommit = new WeakMap<pg.PoolClient, Array<() => Promise<void>>>();
@@ -48,6 +49,24 @@ export async function withTransaction<T>(fn: (c: pg.PoolClient) => Promise<T>, b
  */
 export const withSnapshot = <T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> =>
   withTransaction(fn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+
+/**
+ * Runs fn while this process holds the session advisory lock `key`, on a connection of its own: the
+ * lock ends with that session, so it can never be left behind on a pooled connection. Processes
+ * starting together wait for each other here (migrations, the first admin key).
+ */
+export async function withSessionLock<T>(key: number, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: config.DATABASE_URL });
+  // Ended by the server while held (a restart): the next query fails; unhandled, it would end the process.
+  c.on("error", () => undefined);
+  await c.connect();
+  try {
+    await c.query("SELECT pg_advisory_lock($1)", [key]);
+    return await fn(c);
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
 
 /**
  * Multi-row VALUES list: rows of equal length -> "($1,$2),($3,$4)" and the flat parameter array.
