@@ -4,7 +4,7 @@
 // dependency is down the API answers 503 with Retry-After (not 500) and /readyz says which.
 import { describe, expect, it } from "vitest";
 import { sleep, waitUntil } from "../support/wait.ts";
-import { acceptedCopies, report, seed, sendAll, settled, statusCounts, useEngine, type ApiAnswer, type Engine } from "./support/engine.ts";
+import { acceptedCopies, isRunning, report, seed, sendAll, settled, statusCounts, useEngine, type ApiAnswer, type Engine } from "./support/engine.ts";
 
 const N = Number(process.env.FAULT_OUTAGE ?? 500);
 
@@ -47,7 +47,7 @@ describe("faults: dependencies restarted", () => {
   it("when PostgreSQL restarts while messages are delivered, then none is sent twice or lost; meanwhile the API answers 503 with Retry-After and /readyz names the database", async () => {
     const a = await seed(e, N);
     sink.received.length = 0;
-    const running = [...e.procs.filter((p) => p.child.exitCode === null && p.child.signalCode === null)];
+    const running = e.running;
     expect(running.map((p) => p.role).sort()).toEqual(["api", "worker", "worker"]);
     const ids = await sendAll(e, a);
     await waitUntil(() => sink.received.length >= N / 4, "a quarter to be delivered", 120_000, 20);
@@ -62,7 +62,7 @@ describe("faults: dependencies restarted", () => {
     const duplicated = [...copies.values()].reduce((n, k) => n + k - 1, 0);
     // A process that died with the database (an unhandled connection error) takes the outcomes it
     // held with it: messages SMTP accepted are sent again once their claims time out.
-    const died = running.filter((p) => p.child.exitCode !== null || p.child.signalCode !== null).map((p) => `${p.role}: ${p.output.join("").slice(-1500)}`);
+    const died = running.filter((p) => !isRunning(p)).map((p) => `${p.role}: ${p.output.join("").slice(-1500)}`);
     report("PostgreSQL restarted", { messages: N, final, lost, duplicated, died: died.length, readyz: ready.body, whileDown: down.map((r) => r.status), http5xx: e.serverErrors() });
     expect(ready.status).toBe(503);
     expect(ready.body.checks).toMatchObject({ database: "down", redis: "ok" });

@@ -22,6 +22,9 @@ export interface ApiAnswer {
   body: any;
 }
 
+/** Not exited and not killed. */
+export const isRunning = (p: Proc) => p.child.exitCode === null && p.child.signalCode === null;
+
 const ADMIN_KEY = `fault-admin-key-${randomBytes(12).toString("hex")}`;
 
 export class Engine {
@@ -62,8 +65,13 @@ export class Engine {
     return e;
   }
 
+  /** The processes still running. */
+  get running(): Proc[] {
+    return this.procs.filter(isRunning);
+  }
+
   get workers(): Proc[] {
-    return this.procs.filter((p) => p.role === "worker" && p.child.exitCode === null && p.child.signalCode === null);
+    return this.running.filter((p) => p.role === "worker");
   }
 
   async startProc(role: "api" | "worker"): Promise<Proc> {
@@ -85,7 +93,7 @@ export class Engine {
 
   /** SIGKILL: no shutdown, no release of claims, in-flight SMTP hand-offs cut. */
   async kill(p: Proc): Promise<void> {
-    if (p.child.exitCode !== null || p.child.signalCode !== null) return;
+    if (!isRunning(p)) return;
     const gone = new Promise((r) => p.child.once("exit", r));
     p.child.kill("SIGKILL");
     await gone;
@@ -93,7 +101,7 @@ export class Engine {
 
   /** SIGTERM and wait for the process to exit (a graceful stop). */
   async terminate(p: Proc): Promise<void> {
-    if (p.child.exitCode !== null || p.child.signalCode !== null) return;
+    if (!isRunning(p)) return;
     const gone = new Promise((r) => p.child.once("exit", r));
     p.child.kill("SIGTERM");
     await gone;
@@ -121,7 +129,7 @@ export class Engine {
   }
 
   async stop(): Promise<void> {
-    for (const p of this.procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");
+    for (const p of this.running) p.child.kill("SIGKILL");
     await sleep(200);
     await this.db.end().catch(() => undefined);
     await Promise.all([this.postgres.destroy(), this.redis.destroy()]);
