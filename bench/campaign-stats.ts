@@ -70,7 +70,10 @@ try {
   const f = (x: { median: number; p95: number; max: number }) => `median ${x.median.toFixed(1)} ms, p95 ${x.p95.toFixed(1)} ms, max ${x.max.toFixed(1)} ms`;
   console.log(`GET /v1/campaigns/{id} (counts): ${f(one)}; counts ${JSON.stringify(one.body.counts)}`);
   console.log(`GET /v1/campaigns/{id}/stats (${stats.body.data.length} personas): ${f(stats)} (target: under 50 ms)`);
+} catch (err) {
+  console.error(err);
+  process.exitCode = 1;
 } finally {
   await engine.close();
-  process.exit(0);
+  process.exit();
 }

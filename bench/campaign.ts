@@ -34,9 +34,12 @@ const WARMUP = process.env.BENCH_WARMUP === "1";
 // One process per size: each size gets fresh module state (database pool, queues) and its own RSS.
 if (SIZES.length > 1) {
   const { spawnSync } = await import("node:child_process");
-  for (const n of SIZES) spawnSync(process.execPath, ["--import", "tsx", "bench/campaign.ts"], { stdio: "inherit", env: { ...process.env, BENCH_SIZES: String(n) } });
+  for (const n of SIZES) {
+    const r = spawnSync(process.execPath, ["--import", "tsx", "bench/campaign.ts"], { stdio: "inherit", env: { ...process.env, BENCH_SIZES: String(n) } });
+    if (r.status !== 0) process.exitCode = 1; // a size that failed fails the run
+  }
 } else await run(SIZES[0]);
-process.exit(0);
+process.exit();
 
 async function run(N: number) {
   const engine = await startEngine();

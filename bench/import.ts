@@ -8,9 +8,9 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { Redis } from "ioredis";
 import pg from "pg";
+import { freePort } from "../test/support/wait.ts";
 import { benchNodeArgs } from "./lib/measure.ts";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
@@ -23,13 +23,6 @@ const dbName = `rapport_bench_${randomBytes(4).toString("hex")}`;
 const adminKey = randomBytes(24).toString("base64url");
 const prefix = `bench${randomBytes(4).toString("hex")}`;
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const status = (pid: number, field: string) =>
   Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;

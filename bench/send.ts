@@ -21,6 +21,10 @@ const N = Number(process.env.BENCH_N ?? 20_000);
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 50);
 
+// Declared before main runs: a class below the top-level await is still uninitialised while main
+// runs, and `instanceof Skip` in its catch threw, so every failed run ended with exit code 0.
+class Skip extends Error {}
+
 await main();
 
 async function main() {
@@ -148,11 +152,14 @@ async function main() {
     console.log(`peak RSS: ${mem.join(", ")}`);
     agent.destroy();
   } catch (err) {
-    if (!(err instanceof Skip)) throw err;
+    if (!(err instanceof Skip)) {
+      // Not swallowed by the exit below: a failed run must not look like a measured one.
+      console.error(err);
+      process.exitCode = 1;
+    }
   } finally {
     await engine.close();
-    process.exit(0);
+    process.exit();
   }
 }
 
-class Skip extends Error {}

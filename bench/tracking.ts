@@ -12,6 +12,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import http from "node:http";
 import { fileURLToPath } from "node:url";
+import { freePort } from "../test/support/wait.ts";
 
 const HITS = Number(process.env.BENCH_HITS ?? 20_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 50);
@@ -23,7 +24,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const suffix = randomBytes(4).toString("hex");
 const dbName = `rapport_bench_${suffix}`;
-const port = 39000 + Math.floor(Math.random() * 1000);
+const port = await freePort();
 const { SMTPServer } = await import("smtp-server");
 let mails = 0;
 const smtp = new SMTPServer({

@@ -4,6 +4,7 @@
 import { execFileSync, fork, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
+import { freePort } from "../../test/support/wait.ts";
 import { childScript } from "./children.ts";
 import { ask, benchNodeArgs, cpuMs, once, peakRss, sleep } from "./measure.ts";
 
@@ -61,7 +62,9 @@ export async function startEngine(overrides: Record<string, string> = {}): Promi
   const suffix = randomBytes(4).toString("hex");
   const dbName = `rapport_bench_${suffix}`;
   const server = process.env.BENCH_DATABASE_SERVER ?? "postgresql://postgres@127.0.0.1:5432";
-  const port = 39000 + Math.floor(Math.random() * 1000);
+  // Below the ephemeral range and free now: a random port in 39000-39999 was sometimes the local port
+  // of a connection by the time the API bound it (EADDRINUSE, a send run lost).
+  const port = await freePort();
   const env: Record<string, string> = {
     NODE_ENV: "production",
     // BENCH_PG_SOCKET=/var/run/postgresql talks to PostgreSQL over its unix socket (cheaper than TCP).

@@ -1,4 +1,4 @@
-// Waiting in tests: sleep, poll a condition with a deadline, pick a free TCP port.
+// Waiting in tests (and benchmarks): sleep, poll a condition with a deadline, pick a free TCP port.
 import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 
